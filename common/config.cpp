@@ -1,0 +1,550 @@
+#include "config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <utility>
+
+#include "text.h"
+
+namespace pamfac {
+namespace {
+
+constexpr std::size_t kMaxConfigSize = 1024 * 1024;
+constexpr std::size_t kMaxKeyFileSize = 64 * 1024;
+
+// One key = value pair and where it came from, for error messages.
+// Values are views into the file buffer or argv, both alive during parsing.
+struct Setting {
+    std::string_view value;
+    std::string where;
+};
+
+// Keys the contract names but this version does not implement yet. They are
+// refused rather than ignored: an administrator relying on them must know.
+bool is_unsupported_key(std::string_view key) {
+    static const char* const keys[] = {"autopush",          "groups",        "trusted_networks",
+                                       "username_map",      "grace_period",  "state_dir",
+                                       "server_retry_after", "backend",      "ftc_client_id",
+                                       "ftc_client_secret", "ftc_client_secret_file", "vdom",
+                                       "ftc_sn",            "poll_interval"};
+    for (const char* k : keys) {
+        if (key == k) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool is_secret_key(std::string_view key) { return key == "api_key"; }
+
+std::optional<bool> parse_bool(std::string_view v) {
+    const std::string s = ascii_lower(v);
+    if (s == "yes" || s == "true" || s == "on" || s == "1") {
+        return true;
+    }
+    if (s == "no" || s == "false" || s == "off" || s == "0") {
+        return false;
+    }
+    return std::nullopt;
+}
+
+// Seconds with optional decimals, within (0, max_seconds].
+std::optional<long> parse_duration_ms(std::string_view v, double max_seconds) {
+    double seconds = 0;
+    const char* end = v.data() + v.size();
+    auto [ptr, ec] = std::from_chars(v.data(), end, seconds, std::chars_format::fixed);
+    if (ec != std::errc() || ptr != end || !std::isfinite(seconds) || seconds <= 0 || seconds > max_seconds) {
+        return std::nullopt;
+    }
+    const long ms = std::lround(seconds * 1000.0);
+    return ms < 1 ? 1 : ms;
+}
+
+std::optional<int> parse_int(std::string_view v, int min, int max) {
+    int n = 0;
+    const char* end = v.data() + v.size();
+    auto [ptr, ec] = std::from_chars(v.data(), end, n);
+    if (ec != std::errc() || ptr != end || n < min || n > max) {
+        return std::nullopt;
+    }
+    return n;
+}
+
+std::vector<std::string_view> split_list(std::string_view v) {
+    std::vector<std::string_view> items;
+    std::size_t i = 0;
+    while (i < v.size()) {
+        while (i < v.size() && (v[i] == ',' || v[i] == ' ' || v[i] == '\t')) {
+            ++i;
+        }
+        const std::size_t start = i;
+        while (i < v.size() && v[i] != ',' && v[i] != ' ' && v[i] != '\t') {
+            ++i;
+        }
+        if (i > start) {
+            items.push_back(v.substr(start, i - start));
+        }
+    }
+    return items;
+}
+
+// https://host[:port][/prefix], nothing else: no credentials in the URL, no
+// query, no fragment, no whitespace.
+std::optional<std::string> check_server_url(std::string_view url) {
+    constexpr std::string_view scheme = "https://";
+    if (url.size() < scheme.size() || ascii_lower(url.substr(0, scheme.size())) != scheme) {
+        return "server '" + std::string(url) + "' must start with https:// (plain HTTP would expose the API key)";
+    }
+    for (char c : url) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '?' || c == '#' || c == '@' || c == '\\') {
+            return "server '" + printable(url) + "' contains a character not allowed in a server URL";
+        }
+    }
+    const std::string_view rest = url.substr(scheme.size());
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view host = authority;
+    std::string_view port;
+    bool has_port = false;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return "server '" + std::string(url) + "' has an unterminated IPv6 address";
+        }
+        host = authority.substr(1, close - 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') {
+                return "server '" + std::string(url) + "' is not https://host[:port][/prefix]";
+            }
+            port = after.substr(1);
+            has_port = true;
+        }
+    } else if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+        has_port = true;
+    }
+    if (host.empty()) {
+        return "server '" + std::string(url) + "' has no host name";
+    }
+    if (has_port && !parse_int(port, 1, 65535)) {
+        return "server '" + std::string(url) + "' has an invalid port";
+    }
+    return std::nullopt;
+}
+
+std::string strip_trailing_slashes(std::string_view url) {
+    while (!url.empty() && url.back() == '/') {
+        url.remove_suffix(1);
+    }
+    return std::string(url);
+}
+
+using Handler = std::function<std::optional<std::string>(std::string_view, Config&)>;
+
+template <class Enum>
+Handler enum_handler(Enum Config::*field, std::vector<std::pair<const char*, Enum>> choices) {
+    return [field, choices = std::move(choices)](std::string_view v, Config& c) -> std::optional<std::string> {
+        const std::string lower = ascii_lower(v);
+        std::string names;
+        for (const auto& [name, value] : choices) {
+            if (lower == name) {
+                c.*field = value;
+                return std::nullopt;
+            }
+            names += names.empty() ? name : std::string(", ") + name;
+        }
+        return "must be one of: " + names;
+    };
+}
+
+Handler bool_handler(bool Config::*field) {
+    return [field](std::string_view v, Config& c) -> std::optional<std::string> {
+        const auto b = parse_bool(v);
+        if (!b) {
+            return "must be yes or no (also true/false, on/off, 1/0)";
+        }
+        c.*field = *b;
+        return std::nullopt;
+    };
+}
+
+Handler duration_handler(long Config::*field, double max_seconds) {
+    return [field, max_seconds](std::string_view v, Config& c) -> std::optional<std::string> {
+        const auto ms = parse_duration_ms(v, max_seconds);
+        if (!ms) {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "must be a number of seconds greater than 0 and at most %g", max_seconds);
+            return std::string(buf);
+        }
+        c.*field = *ms;
+        return std::nullopt;
+    };
+}
+
+Handler string_handler(std::string Config::*field, bool allow_empty) {
+    return [field, allow_empty](std::string_view v, Config& c) -> std::optional<std::string> {
+        if (v.empty() && !allow_empty) {
+            return std::string("must not be empty");
+        }
+        if (has_control_chars(v)) {
+            return std::string("must not contain control characters");
+        }
+        c.*field = std::string(v);
+        return std::nullopt;
+    };
+}
+
+const std::map<std::string, Handler, std::less<>>& handlers() {
+    static const std::map<std::string, Handler, std::less<>> table = {
+        {"server",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             const auto urls = split_list(v);
+             if (urls.empty()) {
+                 return std::string("needs at least one https:// URL");
+             }
+             std::vector<std::string> servers;
+             for (std::string_view url : urls) {
+                 if (auto problem = check_server_url(url)) {
+                     return problem;
+                 }
+                 servers.push_back(strip_trailing_slashes(url));
+             }
+             c.servers = std::move(servers);
+             return std::nullopt;
+         }},
+        {"api_user", string_handler(&Config::api_user, false)},
+        {"api_key",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             if (v.empty() || has_control_chars(v)) {
+                 return std::string("must be a non-empty key without control characters");
+             }
+             c.api_key.assign(v);
+             return std::nullopt;
+         }},
+        {"realm", string_handler(&Config::realm, true)},
+        {"password", bool_handler(&Config::password)},
+        {"second_factor", enum_handler<SecondFactor>(&Config::second_factor,
+                                                     {{"code", SecondFactor::Code},
+                                                      {"push", SecondFactor::Push},
+                                                      {"code_or_push", SecondFactor::CodeOrPush},
+                                                      {"none", SecondFactor::None}})},
+        {"otp_append", bool_handler(&Config::otp_append)},
+        {"tries",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             const auto n = parse_int(v, 1, 10);
+             if (!n) {
+                 return std::string("must be a whole number from 1 to 10");
+             }
+             c.tries = *n;
+             return std::nullopt;
+         }},
+        {"echo_code", bool_handler(&Config::echo_code)},
+        {"connect_timeout", duration_handler(&Config::connect_timeout_ms, 60)},
+        {"timeout", duration_handler(&Config::timeout_ms, 300)},
+        {"push_timeout", duration_handler(&Config::push_timeout_ms, 600)},
+        {"push_message", string_handler(&Config::push_message, true)},
+        {"failmode",
+         enum_handler<FailMode>(&Config::failmode, {{"secure", FailMode::Secure}, {"safe", FailMode::Safe}})},
+        {"unknown_user", enum_handler<UnknownUserPolicy>(&Config::unknown_user, {{"deny", UnknownUserPolicy::Deny},
+                                                                                 {"ignore", UnknownUserPolicy::Ignore}})},
+        {"ca_file", string_handler(&Config::ca_file, false)},
+        {"ca_path", string_handler(&Config::ca_path, false)},
+        {"pinned_pubkey",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             std::size_t start = 0;
+             while (start <= v.size()) {
+                 const std::size_t end = std::min(v.find(';', start), v.size());
+                 const std::string_view pin = v.substr(start, end - start);
+                 if (pin.size() <= 8 || pin.substr(0, 8) != "sha256//") {
+                     return std::string("must be sha256//<base64>[;sha256//<base64>...]");
+                 }
+                 start = end + 1;
+             }
+             c.pinned_pubkey = std::string(v);
+             return std::nullopt;
+         }},
+        {"tls_verify", bool_handler(&Config::tls_verify)},
+        {"http_proxy", string_handler(&Config::http_proxy, false)},
+        {"user_agent", string_handler(&Config::user_agent, false)},
+        {"debug", bool_handler(&Config::debug)},
+    };
+    return table;
+}
+
+std::optional<std::string> describe_open_error(int err) {
+    switch (err) {
+    case ELOOP:
+        return std::string("is a symbolic link; point to the real file");
+    case ENOENT:
+        return std::string("does not exist");
+    case EACCES:
+        return std::string("cannot be read (permission denied)");
+    default:
+        return std::string("cannot be opened: ") + std::strerror(err);
+    }
+}
+
+std::string octal_mode(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+// Splits the file into settings; fills `file` keyed by name.
+std::optional<ConfigError> parse_lines(const std::string& path, std::string_view text,
+                                       std::map<std::string, Setting, std::less<>>& file) {
+    if (text.find('\0') != std::string_view::npos) {
+        return ConfigError{path + ": contains NUL bytes; it is not a text config file"};
+    }
+    std::map<std::string, std::size_t, std::less<>> first_line;
+    std::size_t line_no = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        ++line_no;
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string_view::npos) {
+            eol = text.size();
+        }
+        std::string_view line = text.substr(pos, eol - pos);
+        pos = eol + 1;
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        line = trim(line);
+        if (line.empty() || line.front() == '#' || line.front() == ';') {
+            continue;
+        }
+        const std::string where = path + ":" + std::to_string(line_no);
+        const std::size_t eq = line.find('=');
+        if (eq == std::string_view::npos) {
+            return ConfigError{where + ": expected 'key = value', found no '='"};
+        }
+        const std::string_view key = trim(line.substr(0, eq));
+        std::string_view value = trim(line.substr(eq + 1));
+        if (key.empty()) {
+            return ConfigError{where + ": missing key before '='"};
+        }
+        if (!value.empty() && value.front() == '"') {
+            if (value.size() < 2 || value.back() != '"') {
+                return ConfigError{where + ": value of '" + printable(key) + "' has an unterminated quote"};
+            }
+            value = value.substr(1, value.size() - 2);
+        }
+        if (auto it = first_line.find(key); it != first_line.end()) {
+            return ConfigError{where + ": duplicate key '" + printable(key) + "' (first set on line " +
+                               std::to_string(it->second) + ")"};
+        }
+        first_line.emplace(std::string(key), line_no);
+        file.emplace(std::string(key), Setting{value, where});
+    }
+    return std::nullopt;
+}
+
+std::optional<ConfigError> apply_setting(std::string_view key, const Setting& s, Config& c) {
+    const auto& table = handlers();
+    const auto it = table.find(key);
+    if (it == table.end()) {
+        if (key == "api_key_file") {
+            return std::nullopt;  // handled after the others: it needs the file rules
+        }
+        if (is_unsupported_key(key)) {
+            return ConfigError{s.where + ": key '" + std::string(key) +
+                               "' is not supported by this version of pam_fac; remove it"};
+        }
+        return ConfigError{s.where + ": unknown key '" + printable(key) + "'"};
+    }
+    if (auto problem = it->second(s.value, c)) {
+        const std::string shown = is_secret_key(key) ? std::string() : " '" + printable(s.value) + "'";
+        return ConfigError{s.where + ": " + std::string(key) + shown + ": " + *problem};
+    }
+    return std::nullopt;
+}
+
+std::optional<ConfigError> check_combination(const std::map<std::string, Setting, std::less<>>& merged,
+                                             const Config& c) {
+    auto where = [&](const char* key) {
+        const auto it = merged.find(key);
+        return it != merged.end() ? it->second.where : c.path;
+    };
+    if (c.servers.empty()) {
+        return ConfigError{c.path + ": missing required key 'server'"};
+    }
+    if (c.api_user.empty()) {
+        return ConfigError{c.path + ": missing required key 'api_user'"};
+    }
+    if (merged.count("api_key") != 0 && merged.count("api_key_file") != 0) {
+        return ConfigError{where("api_key_file") + ": set either api_key or api_key_file, not both"};
+    }
+    if (merged.count("api_key") == 0 && merged.count("api_key_file") == 0) {
+        return ConfigError{c.path + ": missing required key 'api_key' (or 'api_key_file')"};
+    }
+    if (c.second_factor == SecondFactor::None && !c.password) {
+        return ConfigError{where("second_factor") + ": second_factor = none needs password = yes"};
+    }
+    if (c.otp_append && !c.password) {
+        return ConfigError{where("otp_append") + ": otp_append = yes needs password = yes"};
+    }
+    if (c.otp_append && (c.second_factor == SecondFactor::Push || c.second_factor == SecondFactor::None)) {
+        return ConfigError{where("otp_append") + ": otp_append = yes needs a code (second_factor = code or code_or_push)"};
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+const char* second_factor_name(SecondFactor sf) {
+    switch (sf) {
+    case SecondFactor::Code:
+        return "code";
+    case SecondFactor::Push:
+        return "push";
+    case SecondFactor::CodeOrPush:
+        return "code_or_push";
+    case SecondFactor::None:
+        return "none";
+    }
+    return "?";
+}
+
+std::optional<std::string> read_protected_file(const std::string& path, uid_t euid, std::size_t max_size,
+                                               Secret& contents) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        return path + " " + *describe_open_error(errno);
+    }
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return path + " cannot be inspected: " + std::strerror(errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return path + " is not a regular file";
+    }
+    if (st.st_uid != 0 && st.st_uid != euid) {
+        return path + " is owned by uid " + std::to_string(st.st_uid) + "; it must be owned by root (chown root " +
+               path + ")";
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return path + " is writable by group or others (mode " + octal_mode(st.st_mode) + "); run chmod 600 " + path;
+    }
+    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+        return path + " is readable by group or others (mode " + octal_mode(st.st_mode) +
+               ") and holds a secret; run chmod 600 " + path;
+    }
+    if (static_cast<std::size_t>(st.st_size) > max_size) {
+        return path + " is larger than " + std::to_string(max_size) + " bytes; it is not a config file";
+    }
+    contents.clear();
+    contents.reserve(static_cast<std::size_t>(st.st_size) + 1);
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            wipe_memory(buf, sizeof buf);
+            return path + " cannot be read: " + std::strerror(errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        if (contents.size() + static_cast<std::size_t>(n) > max_size) {
+            wipe_memory(buf, sizeof buf);
+            return path + " is larger than " + std::to_string(max_size) + " bytes; it is not a config file";
+        }
+        contents.append(std::string_view(buf, static_cast<std::size_t>(n)));
+    }
+    wipe_memory(buf, sizeof buf);
+    return std::nullopt;
+}
+
+std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid_t euid, Config& out) {
+    Config c;
+    std::map<std::string, Setting, std::less<>> from_args;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        const std::string where = "module argument '" + printable(arg.substr(0, arg.find('='))) + "'";
+        if (arg == "use_first_pass" || arg == "try_first_pass") {
+            if (c.authtok_source != AuthtokSource::Prompt) {
+                return ConfigError{where + ": use_first_pass and try_first_pass are exclusive; keep one"};
+            }
+            c.authtok_source = arg == "use_first_pass" ? AuthtokSource::UseFirstPass : AuthtokSource::TryFirstPass;
+            continue;
+        }
+        if (arg == "forward_pass") {
+            c.forward_pass = true;
+            continue;
+        }
+        const std::string_view view(arg);
+        const std::size_t eq = view.find('=');
+        const std::string_view key = arg == "debug" ? view : view.substr(0, eq);
+        const std::string_view value = arg == "debug" ? std::string_view("yes") : view.substr(eq + 1);
+        if (arg != "debug" && eq == std::string_view::npos) {
+            return ConfigError{where + ": unknown argument"};
+        }
+        if (key == "conf") {
+            if (value.empty() || value.front() != '/') {
+                return ConfigError{where + ": conf= needs an absolute path"};
+            }
+            c.path = std::string(value);
+            continue;
+        }
+        if (from_args.count(key) != 0) {
+            return ConfigError{where + ": given twice"};
+        }
+        from_args.emplace(std::string(key), Setting{value, where});
+    }
+
+    Secret text;
+    if (auto problem = read_protected_file(c.path, euid, kMaxConfigSize, text)) {
+        return ConfigError{*problem};
+    }
+    std::map<std::string, Setting, std::less<>> merged;
+    if (auto error = parse_lines(c.path, text.view(), merged)) {
+        return error;
+    }
+    for (auto& [key, setting] : from_args) {
+        merged[key] = setting;
+    }
+    for (const auto& [key, setting] : merged) {
+        if (auto error = apply_setting(key, setting, c)) {
+            return error;
+        }
+    }
+    if (auto error = check_combination(merged, c)) {
+        return error;
+    }
+    if (const auto it = merged.find("api_key_file"); it != merged.end()) {
+        const std::string key_path(it->second.value);
+        if (key_path.empty() || key_path.front() != '/') {
+            return ConfigError{it->second.where + ": api_key_file needs an absolute path"};
+        }
+        Secret key_text;
+        if (auto problem = read_protected_file(key_path, euid, kMaxKeyFileSize, key_text)) {
+            return ConfigError{it->second.where + ": api_key_file " + *problem};
+        }
+        const std::string_view first_line = trim(key_text.view().substr(0, key_text.view().find('\n')));
+        if (first_line.empty() || has_control_chars(first_line)) {
+            return ConfigError{it->second.where + ": api_key_file " + key_path +
+                               " must hold the key on its first line"};
+        }
+        c.api_key.assign(first_line);
+    }
+    out = std::move(c);
+    return std::nullopt;
+}
+
+}  // namespace pamfac

@@ -1,0 +1,208 @@
+#include "curl_transport.h"
+
+#include <curl/curl.h>
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+namespace pamfac {
+namespace {
+
+struct BodySink {
+    std::string* body;
+    bool overflow = false;
+};
+
+std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* sink = static_cast<BodySink*>(user);
+    const std::size_t n = size * count;
+    if (sink->body->size() + n > kMaxResponseBody) {
+        sink->overflow = true;
+        return 0;  // makes libcurl abort the transfer
+    }
+    sink->body->append(data, n);
+    return n;
+}
+
+NetError classify(CURLcode rc, CURL* handle, bool overflow) {
+    switch (rc) {
+    case CURLE_OK:
+        return NetError::None;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return NetError::Resolve;
+    case CURLE_COULDNT_CONNECT:
+        return NetError::Connect;
+    case CURLE_OPERATION_TIMEDOUT: {
+        // A finished TLS handshake means the request may have gone out.
+        curl_off_t app_connect = 0;
+        curl_easy_getinfo(handle, CURLINFO_APPCONNECT_TIME_T, &app_connect);
+        return app_connect > 0 ? NetError::Timeout : NetError::ConnectTimeout;
+    }
+    case CURLE_SSL_CONNECT_ERROR:
+        return NetError::TlsHandshake;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+        return NetError::TlsVerify;
+    case CURLE_WRITE_ERROR:
+        return overflow ? NetError::TooLarge : NetError::Other;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return NetError::Broken;
+    default:
+        return NetError::Other;
+    }
+}
+
+struct SlistDeleter {
+    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+}  // namespace
+
+const char* net_error_name(NetError e) {
+    switch (e) {
+    case NetError::None:
+        return "none";
+    case NetError::Resolve:
+        return "DNS lookup failed";
+    case NetError::Connect:
+        return "connection failed";
+    case NetError::ConnectTimeout:
+        return "connection timed out";
+    case NetError::TlsHandshake:
+        return "TLS handshake failed";
+    case NetError::TlsVerify:
+        return "TLS certificate verification failed";
+    case NetError::Timeout:
+        return "request timed out";
+    case NetError::TooLarge:
+        return "answer larger than 64 KiB";
+    case NetError::Broken:
+        return "connection closed or answer truncated";
+    case NetError::Other:
+        return "transfer failed";
+    }
+    return "?";
+}
+
+bool ensure_curl_initialised() {
+    static std::once_flag once;
+    static bool initialised = false;
+    std::call_once(once, [] {
+        // libcurl opens the file named by SSLKEYLOGFILE at initialisation and
+        // appends every TLS secret to it. Under sudo that variable comes from
+        // the calling user: it would let them create files as root and
+        // decrypt the traffic that carries the API key. Hide it meanwhile;
+        // the host is still single-threaded at its first authentication.
+        const char* keylog = std::getenv("SSLKEYLOGFILE");
+        const std::string saved = keylog != nullptr ? keylog : "";
+        if (keylog != nullptr) {
+            ::unsetenv("SSLKEYLOGFILE");
+        }
+        initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+        if (keylog != nullptr) {
+            ::setenv("SSLKEYLOGFILE", saved.c_str(), 1);
+        }
+    });
+    return initialised;
+}
+
+CurlTransport::CurlTransport(TransportSettings settings) : settings_(std::move(settings)) {}
+
+HttpResponse CurlTransport::perform(const HttpRequest& request) {
+    HttpResponse response;
+    if (!ensure_curl_initialised()) {
+        response.error = NetError::Other;
+        response.detail = "libcurl could not be initialised";
+        return response;
+    }
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), curl_easy_cleanup);
+    if (!handle) {
+        response.error = NetError::Other;
+        response.detail = "libcurl could not create a handle";
+        return response;
+    }
+    CURL* h = handle.get();
+    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    auto add_header = [&headers](const char* line) {
+        curl_slist* grown = curl_slist_append(headers.get(), line);
+        if (grown != nullptr) {
+            (void)headers.release();
+            headers.reset(grown);
+        }
+    };
+    add_header("Accept: application/json");
+    // Without this libcurl waits up to a second for "100 Continue" on
+    // bodies over 1 KiB, such as a long password.
+    add_header("Expect:");
+    if (request.body != nullptr) {
+        add_header("Content-Type: application/json");
+    }
+
+    char error_text[CURL_ERROR_SIZE] = {0};
+    BodySink sink{&response.body};
+    const TransportSettings& s = settings_;
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, request.timeout_ms);
+    // An empty proxy and no-proxy list keep http_proxy, https_proxy and
+    // no_proxy in the environment from redirecting the module's traffic.
+    curl_easy_setopt(h, CURLOPT_PROXY, s.http_proxy.c_str());
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s.tls_verify ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s.tls_verify ? 2L : 0L);
+    if (!s.ca_file.empty()) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, s.ca_file.c_str());
+    }
+    if (!s.ca_path.empty()) {
+        curl_easy_setopt(h, CURLOPT_CAPATH, s.ca_path.c_str());
+    }
+    if (!s.pinned_pubkey.empty()) {
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, s.pinned_pubkey.c_str());
+    }
+    if (!s.user_agent.empty()) {
+        curl_easy_setopt(h, CURLOPT_USERAGENT, s.user_agent.c_str());
+    }
+    if (s.api_key != nullptr) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+        curl_easy_setopt(h, CURLOPT_USERNAME, s.api_user.c_str());
+        curl_easy_setopt(h, CURLOPT_PASSWORD, s.api_key->c_str());
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    if (request.body != nullptr) {
+        // POSTFIELDS points at our wiping buffer instead of copying it.
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body->size()));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body->c_str());
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
+
+    const CURLcode rc = curl_easy_perform(h);
+    response.error = classify(rc, h, sink.overflow);
+    if (response.error != NetError::None) {
+        response.detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
+        response.body.clear();
+        return response;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+    return response;
+}
+
+}  // namespace pamfac

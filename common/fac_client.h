@@ -1,0 +1,39 @@
+// The FortiAuthenticator client: builds /auth/, /realmauth/ and /pushauth/
+// requests, walks the server list with failover, and classifies answers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "fac_answer.h"
+#include "http.h"
+#include "logger.h"
+
+namespace pamfac {
+
+struct FacSettings {
+    std::vector<std::string> servers;  // https://host[:port][/prefix], no trailing slash
+    std::string realm;
+    long timeout_ms = 10000;
+    long push_timeout_ms = 60000;
+};
+
+class FacClient final : public Backend {
+public:
+    FacClient(FacSettings settings, Transport& transport, Logger& logger);
+    BackendResult check(const CodeCheck& check) override;
+    BackendResult push(const PushFields& fields) override;
+
+private:
+    BackendResult send(Endpoint endpoint, const Secret& body, long timeout_ms);
+
+    FacSettings settings_;
+    Transport& transport_;
+    Logger& logger_;
+};
+
+// "fac1.example.com" from "https://fac1.example.com:8443/prefix".
+std::string server_host(const std::string& server_url);
+
+}  // namespace pamfac

@@ -1,0 +1,74 @@
+// One authentication as a state machine over a Conversation and a Backend:
+// prompts and their order, tries, input checks, push, and the mapping of
+// every verdict to a Status and user message (interface.md §5-6). Knows
+// nothing of PAM or HTTP, so every branch is unit-tested with fakes.
+#pragma once
+
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "backend.h"
+#include "config.h"
+#include "conversation.h"
+#include "logger.h"
+#include "login.h"
+#include "outcome.h"
+#include "secret.h"
+
+namespace pamfac {
+
+namespace prompts {
+inline constexpr const char* kPassword = "Password: ";
+inline constexpr const char* kPasswordAndCode = "Password and FortiToken code: ";
+inline constexpr const char* kCode = "FortiToken code: ";
+inline constexpr const char* kCodeOrPush = "FortiToken code (press Enter for push): ";
+}  // namespace prompts
+
+class Flow {
+public:
+    using WallClock = std::function<std::time_t()>;
+
+    Flow(const Config& config, const LoginContext& login, Conversation& conversation, Backend& backend,
+         Logger& logger, WallClock wall_clock = nullptr);
+
+    Outcome run();
+
+    // The password this flow prompted for, for forward_pass; null otherwise.
+    const Secret* prompted_password() const { return prompted_password_ ? &password_ : nullptr; }
+
+private:
+    // A step's end: the Status, plus what the user and the log are told.
+    struct Stop {
+        Status status;
+        std::string reason;
+        bool degraded = false;  // failmode = safe let the login through unchecked
+    };
+
+    std::optional<Stop> obtain_password(const char* prompt);
+    Stop run_otp_append();
+    Stop run_password_only();
+    Stop run_push_only();
+    Stop run_code_loop();
+    std::optional<Stop> run_push(bool code_fallback_allowed);
+    Stop from_verdict(const BackendResult& result);
+    Stop wrong_credentials_exhausted(const std::string& what);
+    void note_server(const BackendResult& result);
+
+    const Config& config_;
+    const LoginContext& login_;
+    Conversation& conversation_;
+    Backend& backend_;
+    Logger& logger_;
+    WallClock wall_clock_;
+
+    Secret password_;
+    bool have_password_ = false;
+    bool prompted_password_ = false;
+    std::string method_;
+    std::string server_;
+};
+
+}  // namespace pamfac

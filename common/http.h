@@ -1,0 +1,47 @@
+// The transport the API clients talk through. CurlTransport is the real one;
+// tests substitute fakes to drive failover and answer mapping.
+#pragma once
+
+#include <string>
+
+#include "secret.h"
+
+namespace pamfac {
+
+// What went wrong below HTTP. The split matters for failover: only failures
+// that prove the request never reached FAC allow trying the next server.
+enum class NetError {
+    None,
+    Resolve,         // DNS lookup failed
+    Connect,         // TCP connection refused or unreachable
+    ConnectTimeout,  // TCP or TLS setup did not finish within connect_timeout
+    TlsHandshake,    // TLS negotiation failed (not a certificate problem)
+    TlsVerify,       // certificate, host name or pin check failed
+    Timeout,         // connected, but the whole request took too long
+    TooLarge,        // answer body over the cap
+    Broken,          // connection closed or answer truncated after sending
+    Other,
+};
+
+const char* net_error_name(NetError e);
+
+struct HttpRequest {
+    std::string url;
+    const Secret* body = nullptr;  // JSON body: POST when set, GET otherwise
+    long timeout_ms = 10000;       // whole request, connection included
+};
+
+struct HttpResponse {
+    NetError error = NetError::None;
+    long status = 0;
+    std::string body;
+    std::string detail;  // libcurl's explanation when error != None
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+    virtual HttpResponse perform(const HttpRequest& request) = 0;
+};
+
+}  // namespace pamfac

@@ -1,0 +1,89 @@
+#include "json_body.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/writer.h>
+
+#include <string>
+
+namespace pamfac {
+namespace {
+
+// A RapidJSON output stream appending to a Secret.
+class SecretStream {
+public:
+    using Ch = char;
+    explicit SecretStream(Secret& out) : out_(out) {}
+    void Put(char c) { out_.push_back(c); }
+    void Flush() {}
+
+private:
+    Secret& out_;
+};
+
+using Writer = rapidjson::Writer<SecretStream, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator,
+                                 rapidjson::kWriteValidateEncodingFlag>;
+
+std::string find_string(const rapidjson::Value& v, int depth) {
+    if (v.IsString()) {
+        return std::string(v.GetString(), v.GetStringLength());
+    }
+    if (depth > 4) {
+        return {};
+    }
+    if (v.IsObject()) {
+        for (const auto& member : v.GetObject()) {
+            if (std::string s = find_string(member.value, depth + 1); !s.empty()) {
+                return s;
+            }
+        }
+    } else if (v.IsArray()) {
+        for (const auto& item : v.GetArray()) {
+            if (std::string s = find_string(item, depth + 1); !s.empty()) {
+                return s;
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+struct JsonObjectBuilder::Impl {
+    explicit Impl(Secret& out) : stream(out), writer(stream) {}
+    SecretStream stream;
+    Writer writer;
+    bool ok = true;
+};
+
+JsonObjectBuilder::JsonObjectBuilder(Secret& out) : impl_(new Impl(out)) {
+    out.clear();
+    impl_->ok = impl_->writer.StartObject();
+}
+
+JsonObjectBuilder::~JsonObjectBuilder() { delete impl_; }
+
+bool JsonObjectBuilder::add(std::string_view key, std::string_view value) {
+    if (impl_->ok) {
+        impl_->ok = impl_->writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())) &&
+                    impl_->writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    }
+    return impl_->ok;
+}
+
+bool JsonObjectBuilder::finish() {
+    if (impl_->ok) {
+        impl_->ok = impl_->writer.EndObject();
+    }
+    return impl_->ok;
+}
+
+std::string first_json_string(std::string_view text) {
+    rapidjson::Document doc;
+    doc.Parse(text.data(), text.size());
+    if (doc.HasParseError()) {
+        return {};
+    }
+    return find_string(doc, 0);
+}
+
+}  // namespace pamfac

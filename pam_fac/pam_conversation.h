@@ -1,0 +1,33 @@
+// The flow's Conversation and Logger over Linux-PAM's pam_prompt, pam_info,
+// pam_error and pam_syslog.
+#pragma once
+
+#include <security/pam_modules.h>
+
+#include "conversation.h"
+#include "logger.h"
+
+namespace pamfac {
+
+class PamConversation final : public Conversation {
+public:
+    PamConversation(pam_handle_t* pamh, bool silent) : pamh_(pamh), silent_(silent) {}
+    bool ask(const std::string& prompt, bool echo, Secret& answer) override;
+    void info(const std::string& message) override;
+    void error(const std::string& message) override;
+
+private:
+    pam_handle_t* pamh_;
+    bool silent_;  // PAM_SILENT: no informational or error messages
+};
+
+class PamLogger final : public Logger {
+public:
+    explicit PamLogger(pam_handle_t* pamh) : pamh_(pamh) {}
+    void write(LogLevel level, const std::string& message) override;
+
+private:
+    pam_handle_t* pamh_;
+};
+
+}  // namespace pamfac

@@ -1,0 +1,11 @@
+// cmocka for C++ tests: its header has no extern "C" guard of its own.
+#pragma once
+
+#include <cstdarg>
+#include <cstddef>
+#include <csetjmp>
+#include <cstdint>
+
+extern "C" {
+#include <cmocka.h>
+}

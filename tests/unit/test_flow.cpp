@@ -1,0 +1,539 @@
+// Every branch of the authentication flow, driven with a scripted user and
+// a scripted backend: prompts and their order, tries, input checks, push and
+// its fallbacks, and the Status each verdict maps to.
+#include "cmocka_cpp.h"
+
+#include <cstring>
+#include <string>
+
+#include "fakes.h"
+#include "flow.h"
+
+using namespace pamfac;
+using namespace pamfac::testing;
+
+namespace {
+
+struct Rig {
+    Config config;
+    LoginContext login;
+    ScriptedConversation conv;
+    FakeBackend backend;
+    ListLogger logger;
+    const Secret* forwarded = nullptr;
+
+    Rig() {
+        login.user = "alice";
+        login.rhost = "203.0.113.5";
+        login.service = "sshd";
+        login.tty = "ssh";
+        login.host = "web1";
+    }
+    Outcome run() {
+        Flow flow(config, login, conv, backend, logger, [] { return std::time_t{1700000000}; });
+        Outcome o = flow.run();
+        forwarded_copy = flow.prompted_password() ? std::string(flow.prompted_password()->view()) : "";
+        had_forward = flow.prompted_password() != nullptr;
+        return o;
+    }
+    std::string forwarded_copy;
+    bool had_forward = false;
+};
+
+bool contains(const std::string& haystack, const char* needle) { return haystack.find(needle) != std::string::npos; }
+
+void code_accepted(void** /*state*/) {
+    Rig r;
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_int_equal(r.conv.prompts.size(), 1);
+    assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kCodeOrPush);
+    assert_false(r.conv.prompts[0].second);
+    assert_int_equal(r.backend.checks.size(), 1);
+    assert_false(r.backend.checks[0].has_password);
+    assert_string_equal(r.backend.checks[0].code.c_str(), "123456");
+    assert_string_equal(o.method.c_str(), "code");
+    assert_string_equal(o.server.c_str(), "fac1.test");
+    assert_true(o.reason.empty());
+}
+
+void code_only_prompt_for_second_factor_code(void** /*state*/) {
+    Rig r;
+    r.config.second_factor = SecondFactor::Code;
+    r.conv.answers = {"12345678"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kCode);
+}
+
+void wrong_code_then_right(void** /*state*/) {
+    Rig r;
+    r.conv.answers = {"111111", "222222"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(r.backend.checks.size(), 2);
+    assert_int_equal(r.conv.errors.size(), 1);
+    assert_string_equal(r.conv.errors[0].c_str(), "Incorrect code.");
+}
+
+void tries_exhausted(void** /*state*/) {
+    Rig r;
+    r.config.tries = 3;
+    r.conv.answers = {"111111", "222222", "333333", "444444"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::WrongCredentials, Verdict::WrongCredentials};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_int_equal(r.backend.checks.size(), 3);
+    assert_int_equal(r.conv.prompts.size(), 3);
+    assert_true(contains(o.reason, "3 of 3 tries"));
+}
+
+void tries_one(void** /*state*/) {
+    Rig r;
+    r.config.tries = 1;
+    r.conv.answers = {"111111", "222222"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+    assert_int_equal(r.backend.checks.size(), 1);
+}
+
+void malformed_code_is_a_try_and_not_sent(void** /*state*/) {
+    Rig r;
+    r.conv.answers = {"12ab56", "12345", "123456789", " 123456", "123456"};
+    r.config.tries = 5;
+    r.backend.check_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(r.backend.checks.size(), 1);
+    assert_int_equal(r.conv.errors.size(), 4);
+    assert_true(contains(r.conv.errors[0], "6 to 8 digits"));
+}
+
+void malformed_codes_exhaust_tries(void** /*state*/) {
+    Rig r;
+    r.conv.answers = {"abc", "def", "ghi"};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_true(r.backend.checks.empty());
+    assert_true(contains(o.reason, "not sent"));
+}
+
+void empty_answer_sends_push(void** /*state*/) {
+    Rig r;
+    r.conv.answers = {""};
+    r.backend.push_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(o.method.c_str(), "push");
+    assert_int_equal(r.backend.pushes.size(), 1);
+    assert_true(r.backend.checks.empty());
+    assert_int_equal(r.conv.infos.size(), 1);
+    assert_true(contains(r.conv.infos[0], "FortiToken Mobile"));
+    assert_true(contains(r.conv.infos[0], "60 seconds"));
+    const PushFields& p = r.backend.pushes[0];
+    assert_string_equal(p.username.c_str(), "alice");
+    assert_string_equal(p.account.c_str(), "alice");
+    assert_string_equal(p.user_ip.c_str(), "203.0.113.5");
+    assert_string_equal(p.timestamp.c_str(), "2023-11-14T22:13:20Z");
+    assert_string_equal(p.log_message.c_str(), "sshd login to web1 as alice from 203.0.113.5");
+    assert_true(contains(p.user_agent, "pam_fac/"));
+}
+
+void push_message_template_and_hostname_rhost(void** /*state*/) {
+    Rig r;
+    r.login.rhost = "jump.example.com";
+    r.config.push_message = "{user}@{host} via {service} on {tty} from {rhost}";
+    r.conv.answers = {""};
+    r.backend.push_verdicts = {Verdict::Accepted};
+    r.run();
+    assert_true(r.backend.pushes[0].user_ip.empty());
+    assert_string_equal(r.backend.pushes[0].log_message.c_str(), "alice@web1 via sshd on ssh from jump.example.com");
+}
+
+void push_rejected(void** /*state*/) {
+    Rig r;
+    r.conv.answers = {""};
+    r.backend.push_verdicts = {Verdict::PushRejected};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+    assert_string_equal(r.conv.errors.back().c_str(), "The push was rejected.");
+}
+
+void push_timed_out(void** /*state*/) {
+    Rig r;
+    r.config.push_timeout_ms = 1500;
+    r.conv.answers = {""};
+    r.backend.push_verdicts = {Verdict::PushTimedOut};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+    assert_true(contains(r.conv.infos[0], "2 seconds"));
+    assert_string_equal(r.conv.errors.back().c_str(), "The push was not approved in time.");
+}
+
+void push_not_sent_falls_back_to_code_without_using_a_try(void** /*state*/) {
+    Rig r;
+    r.config.tries = 1;
+    r.conv.answers = {"", "123456"};
+    r.backend.push_verdicts = {Verdict::PushNotSent};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_int_equal(r.conv.prompts.size(), 2);
+    assert_string_equal(r.conv.prompts[1].first.c_str(), prompts::kCode);
+    assert_true(contains(r.conv.errors[0], "Enter a code instead"));
+}
+
+void push_unavailable_falls_back_to_code(void** /*state*/) {
+    Rig r;
+    r.conv.answers = {"", "", "654321"};
+    r.backend.push_verdicts = {Verdict::PushUnavailable};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    // After the fallback an empty answer is just a malformed code.
+    assert_int_equal(r.backend.pushes.size(), 1);
+    assert_int_equal(r.backend.checks.size(), 1);
+}
+
+void push_only_mode(void** /*state*/) {
+    Rig r;
+    r.config.second_factor = SecondFactor::Push;
+    r.backend.push_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_true(r.conv.prompts.empty());
+    assert_int_equal(r.conv.infos.size(), 1);
+}
+
+void push_only_not_sent_is_unavailable(void** /*state*/) {
+    Rig r;
+    r.config.second_factor = SecondFactor::Push;
+    r.config.failmode = FailMode::Safe;
+    r.backend.push_verdicts = {Verdict::PushNotSent};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthinfoUnavail));
+}
+
+void push_only_no_mobile_token_is_denied(void** /*state*/) {
+    Rig r;
+    r.config.second_factor = SecondFactor::Push;
+    r.backend.push_verdicts = {Verdict::PushUnavailable};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+}
+
+void password_and_code(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.conv.answers = {"s3cret \"pw\"", "123456"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::Accepted};
+    r.conv.answers.push_back("654321");
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kPassword);
+    assert_false(r.conv.prompts[0].second);
+    assert_string_equal(r.conv.prompts[1].first.c_str(), prompts::kCodeOrPush);
+    // Only the code prompt repeats after a failure.
+    assert_string_equal(r.conv.prompts[2].first.c_str(), prompts::kCodeOrPush);
+    assert_int_equal(r.backend.checks.size(), 2);
+    assert_true(r.backend.checks[1].has_password);
+    assert_string_equal(r.backend.checks[1].password.c_str(), "s3cret \"pw\"");
+    assert_string_equal(r.backend.checks[1].code.c_str(), "654321");
+    assert_string_equal(o.method.c_str(), "password+code");
+    assert_string_equal(r.conv.errors[0].c_str(), "Incorrect password or code.");
+    assert_true(r.had_forward);
+    assert_string_equal(r.forwarded_copy.c_str(), "s3cret \"pw\"");
+}
+
+void password_then_push(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.conv.answers = {"pw", ""};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    r.backend.push_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(o.method.c_str(), "password+push");
+    assert_int_equal(r.backend.checks.size(), 1);
+    assert_true(r.backend.checks[0].has_password);
+    assert_false(r.backend.checks[0].has_code);
+}
+
+void wrong_password_sends_no_push(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.second_factor = SecondFactor::Push;
+    r.conv.answers = {"bad"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+    assert_true(r.backend.pushes.empty());
+    assert_string_equal(r.conv.errors[0].c_str(), "Incorrect password.");
+}
+
+void password_only(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.second_factor = SecondFactor::None;
+    r.conv.answers = {"pw"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(o.method.c_str(), "password");
+    assert_int_equal(r.conv.prompts.size(), 1);
+    assert_false(r.backend.checks[0].has_code);
+}
+
+void otp_append_one_prompt(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.otp_append = true;
+    r.conv.answers = {"pw123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_int_equal(r.conv.prompts.size(), 1);
+    assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kPasswordAndCode);
+    assert_true(r.backend.checks[0].concatenated);
+    assert_string_equal(r.backend.checks[0].password.c_str(), "pw123456");
+    assert_false(r.backend.checks[0].has_code);
+    assert_string_equal(o.method.c_str(), "otp_append");
+    assert_false(r.had_forward);
+}
+
+void otp_append_without_code_not_sent(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.otp_append = true;
+    r.config.tries = 2;
+    r.conv.answers = {"password", "pw12345"};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_true(r.backend.checks.empty());
+}
+
+void otp_append_use_first_pass_single_attempt(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.otp_append = true;
+    r.config.authtok_source = AuthtokSource::UseFirstPass;
+    r.login.authtok = "pw123456";
+    r.backend.check_verdicts = {Verdict::WrongCredentials};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+    assert_true(r.conv.prompts.empty());
+    assert_int_equal(r.backend.checks.size(), 1);
+}
+
+void otp_append_try_first_pass_then_prompts(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.otp_append = true;
+    r.config.authtok_source = AuthtokSource::TryFirstPass;
+    r.login.authtok = "old123456";
+    r.conv.answers = {"pw654321"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(r.conv.prompts.size(), 1);
+    assert_string_equal(r.backend.checks[0].password.c_str(), "old123456");
+    assert_string_equal(r.backend.checks[1].password.c_str(), "pw654321");
+}
+
+void use_first_pass_takes_authtok(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.authtok_source = AuthtokSource::UseFirstPass;
+    r.config.forward_pass = true;
+    r.login.authtok = "frompam";
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(r.conv.prompts.size(), 1);
+    assert_string_equal(r.backend.checks[0].password.c_str(), "frompam");
+    assert_false(r.had_forward);  // nothing new to forward
+}
+
+void use_first_pass_without_authtok_fails_without_prompt(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.authtok_source = AuthtokSource::UseFirstPass;
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_true(r.conv.prompts.empty());
+    assert_true(contains(o.reason, "PAM_AUTHTOK"));
+}
+
+void try_first_pass_prompts_when_no_authtok(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.authtok_source = AuthtokSource::TryFirstPass;
+    r.login.authtok = "";
+    r.conv.answers = {"typed", "123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kPassword);
+    assert_string_equal(r.backend.checks[0].password.c_str(), "typed");
+}
+
+void invalid_username_contacts_nobody(void** /*state*/) {
+    const char* bad[] = {"", "al\nice", "\xff\xfe"};
+    for (const char* name : bad) {
+        Rig r;
+        r.login.user = name;
+        r.conv.answers = {"123456"};
+        const Outcome o = r.run();
+        assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::UserUnknown));
+        assert_true(r.conv.prompts.empty());
+        assert_true(r.backend.checks.empty());
+    }
+    Rig r;
+    r.login.user = std::string(254, 'a');
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::UserUnknown));
+}
+
+void unknown_user_policies(void** /*state*/) {
+    Rig deny;
+    deny.conv.answers = {"123456"};
+    deny.backend.check_verdicts = {Verdict::UnknownUser};
+    assert_int_equal(static_cast<int>(deny.run().status), static_cast<int>(Status::UserUnknown));
+    Rig ignore;
+    ignore.config.unknown_user = UnknownUserPolicy::Ignore;
+    ignore.conv.answers = {"123456"};
+    ignore.backend.check_verdicts = {Verdict::UnknownUser};
+    assert_int_equal(static_cast<int>(ignore.run().status), static_cast<int>(Status::Ignore));
+}
+
+void account_states_stop_at_once(void** /*state*/) {
+    const struct {
+        Verdict verdict;
+        const char* message_part;
+    } cases[] = {{Verdict::AccountDisabled, "disabled"},
+                 {Verdict::NoToken, "No FortiToken"},
+                 {Verdict::TokenOutOfSync, "out of sync"}};
+    for (const auto& c : cases) {
+        Rig r;
+        r.conv.answers = {"123456", "123456"};
+        r.backend.check_verdicts = {c.verdict, Verdict::Accepted};
+        const Outcome o = r.run();
+        assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+        assert_int_equal(r.backend.checks.size(), 1);
+        assert_true(contains(r.conv.errors.at(0), c.message_part));
+        assert_false(o.reason.empty());
+    }
+}
+
+void unreachable_and_failmode(void** /*state*/) {
+    Rig secure;
+    secure.conv.answers = {"123456"};
+    secure.backend.check_verdicts = {Verdict::Unreachable};
+    Outcome o = secure.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthinfoUnavail));
+    assert_false(o.degraded);
+
+    Rig safe;
+    safe.config.failmode = FailMode::Safe;
+    safe.conv.answers = {"123456"};
+    safe.backend.check_verdicts = {Verdict::Unreachable};
+    o = safe.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Ignore));
+    assert_true(o.degraded);
+    assert_true(contains(o.reason, "failmode = safe"));
+}
+
+void tls_and_credential_failures_ignore_failmode(void** /*state*/) {
+    for (Verdict v : {Verdict::TlsFailure, Verdict::ApiCredentialsRejected}) {
+        Rig r;
+        r.config.failmode = FailMode::Safe;
+        r.conv.answers = {"123456"};
+        r.backend.check_verdicts = {v};
+        const Outcome o = r.run();
+        assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthinfoUnavail));
+        assert_false(o.degraded);
+    }
+}
+
+void conversation_failure(void** /*state*/) {
+    Rig r;
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::ConvErr));
+    Rig p;
+    p.config.password = true;
+    assert_int_equal(static_cast<int>(p.run().status), static_cast<int>(Status::ConvErr));
+}
+
+void echo_code_echoes(void** /*state*/) {
+    Rig r;
+    r.config.echo_code = true;
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    r.run();
+    assert_true(r.conv.prompts[0].second);
+}
+
+void password_change_accepted_and_told(void** /*state*/) {
+    Rig r;
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::AcceptedPasswordChange};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_true(contains(r.conv.infos.back(), "change your password"));
+}
+
+void tls_verify_off_warns(void** /*state*/) {
+    Rig r;
+    r.config.tls_verify = false;
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    r.run();
+    bool warned = false;
+    for (const auto& [level, line] : r.logger.lines) {
+        warned = warned || (level == LogLevel::Warning && contains(line, "tls_verify = no"));
+    }
+    assert_true(warned);
+}
+
+void bad_request_is_denied(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.second_factor = SecondFactor::None;
+    r.conv.answers = {"\xff"};
+    r.backend.check_verdicts = {Verdict::BadRequest};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+}
+
+}  // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(code_accepted),
+        cmocka_unit_test(code_only_prompt_for_second_factor_code),
+        cmocka_unit_test(wrong_code_then_right),
+        cmocka_unit_test(tries_exhausted),
+        cmocka_unit_test(tries_one),
+        cmocka_unit_test(malformed_code_is_a_try_and_not_sent),
+        cmocka_unit_test(malformed_codes_exhaust_tries),
+        cmocka_unit_test(empty_answer_sends_push),
+        cmocka_unit_test(push_message_template_and_hostname_rhost),
+        cmocka_unit_test(push_rejected),
+        cmocka_unit_test(push_timed_out),
+        cmocka_unit_test(push_not_sent_falls_back_to_code_without_using_a_try),
+        cmocka_unit_test(push_unavailable_falls_back_to_code),
+        cmocka_unit_test(push_only_mode),
+        cmocka_unit_test(push_only_not_sent_is_unavailable),
+        cmocka_unit_test(push_only_no_mobile_token_is_denied),
+        cmocka_unit_test(password_and_code),
+        cmocka_unit_test(password_then_push),
+        cmocka_unit_test(wrong_password_sends_no_push),
+        cmocka_unit_test(password_only),
+        cmocka_unit_test(otp_append_one_prompt),
+        cmocka_unit_test(otp_append_without_code_not_sent),
+        cmocka_unit_test(otp_append_use_first_pass_single_attempt),
+        cmocka_unit_test(otp_append_try_first_pass_then_prompts),
+        cmocka_unit_test(use_first_pass_takes_authtok),
+        cmocka_unit_test(use_first_pass_without_authtok_fails_without_prompt),
+        cmocka_unit_test(try_first_pass_prompts_when_no_authtok),
+        cmocka_unit_test(invalid_username_contacts_nobody),
+        cmocka_unit_test(unknown_user_policies),
+        cmocka_unit_test(account_states_stop_at_once),
+        cmocka_unit_test(unreachable_and_failmode),
+        cmocka_unit_test(tls_and_credential_failures_ignore_failmode),
+        cmocka_unit_test(conversation_failure),
+        cmocka_unit_test(echo_code_echoes),
+        cmocka_unit_test(password_change_accepted_and_told),
+        cmocka_unit_test(tls_verify_off_warns),
+        cmocka_unit_test(bad_request_is_denied),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
