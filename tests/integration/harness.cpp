@@ -1,0 +1,359 @@
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+extern "C" {
+#include <libpamtest.h>
+}
+#include <poll.h>
+#include <security/pam_appl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cmocka_cpp.h"
+
+namespace itest {
+namespace {
+
+struct Environment {
+    std::string dir;
+    std::string certs;
+    std::string syslog;
+    pid_t sim_pid = -1;
+    int port = 0;
+};
+
+Environment g_env;
+
+std::string source_path(const std::string& relative) { return std::string(PAMFAC_SOURCE_DIR) + "/" + relative; }
+
+int run_command(const std::string& command) {
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Starts the simulator with a clean environment (no pam_wrapper preload)
+// and reads the "PORT <n>" line it prints once listening.
+bool start_simulator() {
+    int out[2];
+    if (pipe(out) != 0) {
+        return false;
+    }
+    const std::string users = source_path("tests/integration/users.json");
+    const std::string sim = source_path("tests/sim/fac_sim.py");
+    const std::string cert = g_env.certs + "/server.pem";
+    const std::string key = g_env.certs + "/server.key";
+    const std::string log = g_env.dir + "/sim.log";
+    const pid_t pid = fork();
+    if (pid < 0) {
+        return false;
+    }
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        unsetenv("LD_PRELOAD");
+        unsetenv("PAM_WRAPPER");
+        execl("/usr/bin/python3", "python3", sim.c_str(), "--users", users.c_str(), "--cert", cert.c_str(), "--key",
+              key.c_str(), "--port", "0", "--log", log.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(out[1]);
+    g_env.sim_pid = pid;
+    std::string line;
+    pollfd pfd{out[0], POLLIN, 0};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        if (poll(&pfd, 1, 200) > 0) {
+            char buf[128];
+            const ssize_t n = read(out[0], buf, sizeof buf);
+            if (n <= 0) {
+                break;
+            }
+            line.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    close(out[0]);
+    if (std::sscanf(line.c_str(), "PORT %d", &g_env.port) != 1) {
+        std::fprintf(stderr, "simulator did not start: '%s'\n", line.c_str());
+        return false;
+    }
+    return true;
+}
+
+void stop_simulator() {
+    if (g_env.sim_pid <= 0) {
+        return;
+    }
+    kill(g_env.sim_pid, SIGTERM);
+    for (int i = 0; i < 50; ++i) {
+        if (waitpid(g_env.sim_pid, nullptr, WNOHANG) == g_env.sim_pid) {
+            g_env.sim_pid = -1;
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(g_env.sim_pid, SIGKILL);
+    waitpid(g_env.sim_pid, nullptr, 0);
+    g_env.sim_pid = -1;
+}
+
+std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
+    static_cast<std::string*>(user)->append(data, size * count);
+    return size * count;
+}
+
+std::string http(const std::string& path, const std::string* body) {
+    CURL* h = curl_easy_init();
+    std::string response;
+    const std::string url = sim_url() + path;
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca_file().c_str());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
+    if (body != nullptr) {
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->c_str());
+    }
+    const CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    if (rc != CURLE_OK || status >= 400) {
+        std::fprintf(stderr, "simulator control %s failed: curl %d, HTTP %ld\n", path.c_str(), rc, status);
+        fail();
+    }
+    return response;
+}
+
+std::string base64_decode(const std::string& in) {
+    static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    unsigned value = 0;
+    int bits = -8;
+    for (char c : in) {
+        const std::size_t pos = chars.find(c);
+        if (pos == std::string::npos) {
+            continue;
+        }
+        value = (value << 6) | static_cast<unsigned>(pos);
+        bits += 6;
+        if (bits >= 0) {
+            out.push_back(static_cast<char>((value >> bits) & 0xFF));
+            bits -= 8;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+int start_environment(void** /*state*/) {
+    const char* dir = std::getenv("PAMFAC_TEST_DIR");
+    const char* syslog = std::getenv("PAMFAC_TEST_SYSLOG");
+    if (dir == nullptr || syslog == nullptr || std::getenv("PAM_WRAPPER") == nullptr) {
+        std::fprintf(stderr, "run this test through tests/integration/run.sh (ctest does)\n");
+        return -1;
+    }
+    g_env.dir = dir;
+    g_env.certs = g_env.dir + "/certs";
+    g_env.syslog = syslog;
+    if (run_command("bash '" + source_path("tests/sim/make_certs.sh") + "' '" + g_env.certs + "'") != 0) {
+        std::fprintf(stderr, "make_certs.sh failed\n");
+        return -1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return start_simulator() ? 0 : -1;
+}
+
+int stop_environment(void** /*state*/) {
+    stop_simulator();
+    return 0;
+}
+
+int reset_environment(void** /*state*/) {
+    sim_post("/_sim/reset", "{}");
+    std::remove(g_env.syslog.c_str());
+    unsetenv("PAM_RHOST");
+    unsetenv("PAM_AUTHTOK");
+    return 0;
+}
+
+int sim_port() { return g_env.port; }
+std::string sim_url() { return "https://127.0.0.1:" + std::to_string(g_env.port); }
+std::string ca_file() { return g_env.certs + "/ca.pem"; }
+std::string temp_dir() { return g_env.dir; }
+std::string cert_dir() { return g_env.certs; }
+
+void write_file(const std::string& path, const std::string& content, unsigned mode) {
+    std::remove(path.c_str());
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+    fchmod(fd, mode);
+    close(fd);
+}
+
+std::string write_config(const std::string& extra, const std::string& name) {
+    const std::string path = g_env.dir + "/" + name;
+    std::string text = "# written by the integration tests\n"
+                       "server = " + sim_url() + "\n"
+                       "api_user = apiadmin\n"
+                       "api_key = s3cr3t-api-key\n"
+                       "ca_file = " + ca_file() + "\n"
+                       "connect_timeout = 2\n"
+                       "timeout = 5\n";
+    text += extra;
+    if (!extra.empty() && extra.back() != '\n') {
+        text += "\n";
+    }
+    write_file(path, text, 0600);
+    return path;
+}
+
+PamResult authenticate(const std::string& service, const std::string& user, const std::vector<std::string>& answers,
+                       const std::vector<std::string>& echo_on, bool want_env) {
+    constexpr std::size_t kMaxMessages = 16;
+    std::vector<const char*> off;
+    for (const std::string& a : answers) {
+        off.push_back(a.c_str());
+    }
+    off.push_back(nullptr);
+    std::vector<const char*> on;
+    for (const std::string& a : echo_on) {
+        on.push_back(a.c_str());
+    }
+    on.push_back(nullptr);
+    static char info_buf[kMaxMessages][PAM_MAX_MSG_SIZE];
+    static char err_buf[kMaxMessages][PAM_MAX_MSG_SIZE];
+    char* info[kMaxMessages + 1] = {};
+    char* err[kMaxMessages + 1] = {};
+    std::memset(info_buf, 0, sizeof info_buf);
+    std::memset(err_buf, 0, sizeof err_buf);
+    for (std::size_t i = 0; i < kMaxMessages; ++i) {
+        info[i] = info_buf[i];
+        err[i] = err_buf[i];
+    }
+    pamtest_conv_data conv{};
+    conv.in_echo_off = off.data();
+    conv.in_echo_on = on.data();
+    conv.out_info = info;
+    conv.out_err = err;
+    pam_testcase tests[2] = {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS), pam_test(PAMTEST_GETENVLIST, PAM_SUCCESS)};
+    const auto start = std::chrono::steady_clock::now();
+    const pamtest_err perr = _pamtest(service.c_str(), user.c_str(), &conv, tests, want_env ? 2 : 1, nullptr);
+    PamResult result;
+    result.ms = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+    if (perr != PAMTEST_ERR_OK && perr != PAMTEST_ERR_CASE) {
+        std::fprintf(stderr, "libpamtest failed: %s\n", pamtest_strerror(perr));
+        fail();
+    }
+    result.rc = tests[0].op_rv;
+    for (std::size_t i = 0; i < kMaxMessages; ++i) {
+        if (info_buf[i][0] != '\0') {
+            result.info.emplace_back(info_buf[i]);
+        }
+        if (err_buf[i][0] != '\0') {
+            result.errors.emplace_back(err_buf[i]);
+        }
+    }
+    if (want_env && tests[1].case_out.envlist != nullptr) {
+        for (char** e = tests[1].case_out.envlist; *e != nullptr; ++e) {
+            result.env.emplace_back(*e);
+        }
+        pamtest_free_env(tests[1].case_out.envlist);
+    }
+    return result;
+}
+
+std::string sim_post(const std::string& path, const std::string& json_body) { return http(path, &json_body); }
+
+rapidjson::Document sim_requests() {
+    rapidjson::Document doc;
+    const std::string text = http("/_sim/requests", nullptr);
+    doc.Parse(text.c_str());
+    assert_false(doc.HasParseError());
+    assert_true(doc.IsArray());
+    return doc;
+}
+
+std::vector<const rapidjson::Value*> requests_to(const rapidjson::Document& log, const std::string& prefix) {
+    std::vector<const rapidjson::Value*> found;
+    for (const auto& entry : log.GetArray()) {
+        const std::string path = entry["path"].GetString();
+        if (path.compare(0, prefix.size(), prefix) == 0) {
+            found.push_back(&entry);
+        }
+    }
+    return found;
+}
+
+std::string decoded_body(const rapidjson::Value& request) { return base64_decode(request["body_b64"].GetString()); }
+
+std::string totp(const std::string& base32_secret, int step_offset) {
+    const long now = static_cast<long>(std::time(nullptr)) + 30L * step_offset;
+    const std::string command =
+        "oathtool --totp -b --now=@" + std::to_string(now) + " '" + base32_secret + "' 2>/dev/null";
+    FILE* p = popen(command.c_str(), "r");
+    assert_non_null(p);
+    char buf[32] = {0};
+    const bool got = std::fgets(buf, sizeof buf, p) != nullptr;
+    pclose(p);
+    assert_true(got);
+    std::string code(buf);
+    while (!code.empty() && (code.back() == '\n' || code.back() == '\r')) {
+        code.pop_back();
+    }
+    return code;
+}
+
+std::vector<std::string> syslog_lines() {
+    std::vector<std::string> lines;
+    std::ifstream in(g_env.syslog);
+    std::string line;
+    while (std::getline(in, line)) {
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+std::string summary_line() {
+    std::string found;
+    int count = 0;
+    for (const std::string& line : syslog_lines()) {
+        if (line.find("pam_fac(") != std::string::npos && line.find(" result=") != std::string::npos) {
+            found = line;
+            ++count;
+        }
+    }
+    if (count != 1) {
+        std::fprintf(stderr, "expected one summary line, found %d\n", count);
+        for (const std::string& line : syslog_lines()) {
+            std::fprintf(stderr, "  syslog: %s\n", line.c_str());
+        }
+        fail();
+    }
+    return found;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace itest

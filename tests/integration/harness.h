@@ -1,0 +1,63 @@
+// Integration harness: runs the built pam_fac.so under pam_wrapper (no
+// change to /etc) against the FAC simulator on loopback, and reads what the
+// module logged through a preloaded syslog capture.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <string>
+#include <vector>
+
+namespace itest {
+
+struct PamResult {
+    int rc = -1;
+    std::vector<std::string> info;
+    std::vector<std::string> errors;
+    std::vector<std::string> env;  // PAM environment, when asked for
+    long ms = 0;
+};
+
+// cmocka group setup/teardown: certificates and simulator in the temp dir
+// made by run.sh.
+int start_environment(void** state);
+int stop_environment(void** state);
+// cmocka per-test setup: simulator reset, captured syslog cleared.
+int reset_environment(void** state);
+
+int sim_port();
+std::string sim_url();  // https://127.0.0.1:<port>
+std::string ca_file();
+std::string temp_dir();
+std::string cert_dir();
+
+// A config file (mode 0600) with server, api_user, api_key and ca_file for
+// the simulator, followed by `extra` lines. Returns its path. The stacks
+// read "fac.conf".
+std::string write_config(const std::string& extra, const std::string& name = "fac.conf");
+void write_file(const std::string& path, const std::string& content, unsigned mode);
+
+// The services in tests/integration/stacks/ read <temp dir>/fac.conf.
+
+// Runs pam_authenticate through libpamtest. Echo-off prompts take
+// `answers` in order; echo-on prompts take `echo_on`.
+PamResult authenticate(const std::string& service, const std::string& user, const std::vector<std::string>& answers,
+                       const std::vector<std::string>& echo_on = {}, bool want_env = false);
+
+// The simulator's control API and request log.
+std::string sim_post(const std::string& path, const std::string& json_body);
+rapidjson::Document sim_requests();
+// Requests whose path starts with `prefix`.
+std::vector<const rapidjson::Value*> requests_to(const rapidjson::Document& log, const std::string& prefix);
+std::string decoded_body(const rapidjson::Value& request);
+
+// The current TOTP code from oathtool (an implementation independent of
+// the simulator's), `step_offset` steps away.
+std::string totp(const std::string& base32_secret, int step_offset = 0);
+
+std::vector<std::string> syslog_lines();
+// The one summary line ("result=..."); fails the test if there is not exactly one.
+std::string summary_line();
+bool contains(const std::string& haystack, const std::string& needle);
+
+}  // namespace itest

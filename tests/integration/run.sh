@@ -1,0 +1,19 @@
+#!/bin/bash
+# Runs one integration test binary under pam_wrapper. pam_wrapper reads the
+# service directory when it loads, so the stacks (tests/integration/stacks/,
+# with @MODULE@, @WRAPPER_MODULES@ and @DIR@ filled in) are written first,
+# into a fresh directory that is removed afterwards.
+set -euo pipefail
+binary=$1 module=$2 wrapper_lib=$3 capture_lib=$4
+here=$(cd "$(dirname "$0")" && pwd)
+dir=$(mktemp -d /tmp/pamfac-itest-XXXXXX)
+trap '[ -n "${PAMFAC_KEEP_TEST_DIR:-}" ] || rm -rf "$dir"' EXIT
+mkdir "$dir/services"
+for stack in "$here"/stacks/*; do
+  sed -e "s|@MODULE@|$module|g" -e "s|@DIR@|$dir|g" \
+      -e "s|@WRAPPER_MODULES@|$(dirname "$wrapper_lib")/pam_wrapper|g" \
+      "$stack" > "$dir/services/$(basename "$stack")"
+done
+export PAMFAC_TEST_DIR="$dir" PAMFAC_TEST_SYSLOG="$dir/syslog.log"
+export PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir/services" PAM_WRAPPER_USE_SYSLOG=1
+LD_PRELOAD="$wrapper_lib:$capture_lib" "$binary"
