@@ -1,0 +1,312 @@
+// Misconfiguration and failure through the built module: every config
+// mistake names file and line; unreachable servers, TLS failures, rejected
+// API credentials and answers FAC would never give each map as
+// interface.md §6 says, and each leaves one syslog line saying what to fix.
+#include <netinet/in.h>
+#include <security/pam_appl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "harness.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
+
+using namespace itest;
+
+namespace {
+
+const char* kAliceSecret = "JBSWY3DPEHPK3PXP";
+
+// A loopback port nothing listens on.
+int closed_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+// A config without the harness's defaults, for tests that vary them.
+std::string write_raw_config(const std::string& text) {
+    const std::string path = temp_dir() + "/fac.conf";
+    write_file(path, text, 0600);
+    return path;
+}
+
+std::string base_lines(const std::string& servers) {
+    return "server = " + servers + "\napi_user = apiadmin\napi_key = s3cr3t-api-key\nca_file = " + ca_file() +
+           "\nconnect_timeout = 2\ntimeout = 5\nsecond_factor = code\n";
+}
+
+PamResult code_login() { return authenticate("fac", "alice", {totp(kAliceSecret)}); }
+
+void config_error_names_file_and_line(void** /*state*/) {
+    const std::string path = write_config("second_factor = code\nservr = https://typo.example\n");
+    assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+    const std::string line = summary_line();
+    assert_true(contains(line, "result=error"));
+    assert_true(contains(line, path + ":9: unknown key 'servr'"));
+    assert_int_equal(sim_requests().Size(), 0);
+}
+
+void bad_values_and_syntax(void** /*state*/) {
+    const char* cases[][2] = {
+        {"tries = many", ":9: tries 'many': must be a whole number from 1 to 10"},
+        {"failmode = open", ":9: failmode 'open': must be one of: secure, safe"},
+        {"just some words", ":9: expected 'key = value'"},
+        {"realm = a\nrealm = b", ":10: duplicate key 'realm' (first set on line 9)"},
+        {"push_message = \"unterminated", ":9: value of 'push_message' has an unterminated quote"},
+        {"groups = admins", ":9: key 'groups' is not supported"},
+        {"push_timeout = 0", ":9: push_timeout '0': must be a number of seconds greater than 0"},
+    };
+    for (const auto& c : cases) {
+        reset_environment(nullptr);
+        write_raw_config(base_lines(sim_url()) + "# line 8\n" + c[0] + "\n");
+        assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+        const std::string line = summary_line();
+        if (!contains(line, c[1])) {
+            std::fprintf(stderr, "expected '%s' in: %s\n", c[1], line.c_str());
+            fail();
+        }
+    }
+}
+
+void insecure_config_files_are_refused(void** /*state*/) {
+    const std::string path = write_config("second_factor = code");
+    chmod(path.c_str(), 0644);
+    assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "chmod 600"));
+
+    reset_environment(nullptr);
+    chmod(path.c_str(), 0620);
+    assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "writable by group or others"));
+
+    reset_environment(nullptr);
+    const std::string real = temp_dir() + "/real.conf";
+    chmod(path.c_str(), 0600);
+    rename(path.c_str(), real.c_str());
+    assert_int_equal(symlink(real.c_str(), path.c_str()), 0);
+    assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "symbolic link"));
+    unlink(path.c_str());
+
+    reset_environment(nullptr);
+    assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "does not exist"));
+}
+
+void unknown_module_argument(void** /*state*/) {
+    write_config("second_factor = code");
+    assert_int_equal(authenticate("fac_bad_argument", "alice", {totp(kAliceSecret)}).rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "module argument 'no_such_argument'"));
+}
+
+void plain_http_server_is_refused(void** /*state*/) {
+    write_raw_config(base_lines("http://127.0.0.1:" + std::to_string(sim_port())));
+    assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "must start with https://"));
+}
+
+void api_key_file(void** /*state*/) {
+    const std::string key_path = temp_dir() + "/api.key";
+    write_file(key_path, "s3cr3t-api-key\n", 0600);
+    std::string text = base_lines(sim_url());
+    text.replace(text.find("api_key = s3cr3t-api-key"), 24, "api_key_file = " + key_path);
+    write_raw_config(text);
+    assert_int_equal(code_login().rc, PAM_SUCCESS);
+
+    reset_environment(nullptr);
+    chmod(key_path.c_str(), 0644);
+    assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+    const std::string line = summary_line();
+    assert_true(contains(line, "api_key_file " + key_path + " is readable by group or others"));
+}
+
+void rejected_api_key_is_never_failmode_safe(void** /*state*/) {
+    std::string text = base_lines(sim_url()) + "failmode = safe\n";
+    text.replace(text.find("s3cr3t-api-key"), 14, "wrong-key");
+    write_raw_config(text);
+    const PamResult r = code_login();
+    assert_int_equal(r.rc, PAM_AUTHINFO_UNAVAIL);
+    const std::string line = summary_line();
+    assert_true(contains(line, "result=unavailable"));
+    assert_true(contains(line, "check api_user and api_key"));
+    assert_false(contains(line, "wrong-key"));
+}
+
+void admin_without_permission(void** /*state*/) {
+    std::string text = base_lines(sim_url());
+    text.replace(text.find("api_user = apiadmin"), 19, "api_user = noperm");
+    text.replace(text.find("s3cr3t-api-key"), 14, "noperm-key");
+    write_raw_config(text);
+    assert_int_equal(code_login().rc, PAM_AUTHINFO_UNAVAIL);
+    assert_true(contains(summary_line(), "HTTP 403"));
+}
+
+void unreachable_server_and_failmode(void** /*state*/) {
+    const std::string dead = "https://127.0.0.1:" + std::to_string(closed_port());
+    write_raw_config(base_lines(dead));
+    PamResult r = code_login();
+    assert_int_equal(r.rc, PAM_AUTHINFO_UNAVAIL);
+    assert_true(contains(r.errors.at(0), "cannot be reached"));
+    assert_true(contains(summary_line(), "connection failed"));
+
+    reset_environment(nullptr);
+    write_raw_config(base_lines(dead) + "failmode = safe\n");
+    r = authenticate("fac_ignorable", "alice", {totp(kAliceSecret)});
+    assert_int_equal(r.rc, PAM_SUCCESS);  // pam_fac stepped aside; pam_permit decided
+    const std::string line = summary_line();
+    assert_true(contains(line, "result=ignored"));
+    assert_true(contains(line, "failmode = safe"));
+    assert_int_equal(std::atoi(line.c_str()), LOG_WARNING);
+}
+
+void fails_over_to_the_second_server(void** /*state*/) {
+    const std::string dead = "https://127.0.0.1:" + std::to_string(closed_port());
+    write_raw_config(base_lines(dead + ", https://localhost:" + std::to_string(sim_port())));
+    assert_int_equal(code_login().rc, PAM_SUCCESS);
+    assert_true(contains(summary_line(), "server=localhost"));
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 1);
+}
+
+void proxy_errors_fail_over_but_fac_errors_do_not(void** /*state*/) {
+    write_raw_config(base_lines(sim_url() + " https://localhost:" + std::to_string(sim_port())));
+    sim_post("/_sim/faults", R"({"path": "/api/v1/auth/", "status": 503, "count": 1})");
+    assert_int_equal(code_login().rc, PAM_SUCCESS);
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 2);
+
+    reset_environment(nullptr);
+    sim_post("/_sim/faults", R"({"path": "/api/v1/auth/", "status": 500, "count": 1})");
+    assert_int_equal(code_login().rc, PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 1);
+    assert_true(contains(summary_line(), "HTTP 500"));
+}
+
+void slow_server_is_bounded_by_timeout(void** /*state*/) {
+    std::string text = base_lines(sim_url());
+    text.replace(text.find("timeout = 5"), 11, "timeout = 1");
+    write_raw_config(text);
+    sim_post("/_sim/delay", R"({"seconds": 4})");
+    const PamResult r = code_login();
+    assert_int_equal(r.rc, PAM_AUTHINFO_UNAVAIL);
+    assert_true(r.ms < 3500);  // a generous bound, to catch hangs
+    assert_true(contains(summary_line(), "within timeout"));
+}
+
+void answers_fac_never_gives(void** /*state*/) {
+    const char* faults[] = {
+        R"({"path": "/api/v1/auth/", "status": 302, "headers": {"Location": "https://evil.example/"}})",
+        R"({"path": "/api/v1/auth/", "status": 200, "action": "truncate", "body": "0123456789"})",
+        R"({"path": "/api/v1/auth/", "action": "close"})",
+    };
+    for (const char* fault : faults) {
+        reset_environment(nullptr);
+        write_config("second_factor = code\nfailmode = secure");
+        sim_post("/_sim/faults", fault);
+        assert_int_equal(code_login().rc, PAM_AUTHINFO_UNAVAIL);
+    }
+    // A body over 64 KiB.
+    reset_environment(nullptr);
+    write_config("second_factor = code");
+    sim_post("/_sim/faults", "{\"path\": \"/api/v1/auth/\", \"status\": 200, \"body\": \"" + std::string(70000, 'x') +
+                                 "\"}");
+    assert_int_equal(code_login().rc, PAM_AUTHINFO_UNAVAIL);
+    assert_true(contains(summary_line(), "64 KiB"));
+}
+
+void untrusted_certificate(void** /*state*/) {
+    std::string text = base_lines(sim_url()) + "failmode = safe\n";
+    text.replace(text.find("ca_file = "), 10 + ca_file().size(), "ca_file = /etc/ssl/certs/ca-certificates.crt");
+    write_raw_config(text);
+    assert_int_equal(code_login().rc, PAM_AUTHINFO_UNAVAIL);
+    const std::string line = summary_line();
+    assert_true(contains(line, "TLS certificate verification failed"));
+    assert_true(contains(line, "failmode = safe does not apply"));
+    assert_int_equal(sim_requests().Size(), 0);
+}
+
+void tls_verify_off_works_and_warns(void** /*state*/) {
+    std::string text = base_lines(sim_url()) + "tls_verify = no\n";
+    text.replace(text.find("ca_file = "), 10 + ca_file().size(), "ca_file = /etc/ssl/certs/ca-certificates.crt");
+    write_raw_config(text);
+    assert_int_equal(code_login().rc, PAM_SUCCESS);
+    bool warned = false;
+    for (const std::string& line : syslog_lines()) {
+        warned = warned || (std::atoi(line.c_str()) == LOG_WARNING && contains(line, "tls_verify = no"));
+    }
+    assert_true(warned);
+}
+
+std::string server_pin() {
+    const std::string command = "openssl x509 -in '" + cert_dir() +
+                                "/server.pem' -pubkey -noout | openssl pkey -pubin -outform der | "
+                                "openssl dgst -sha256 -binary | base64";
+    FILE* p = popen(command.c_str(), "r");
+    char buf[128] = {0};
+    assert_non_null(fgets(buf, sizeof buf, p));
+    pclose(p);
+    std::string pin(buf);
+    pin.erase(pin.find_last_not_of("\n") + 1);
+    return "sha256//" + pin;
+}
+
+void public_key_pinning(void** /*state*/) {
+    write_config("second_factor = code\npinned_pubkey = " + server_pin());
+    assert_int_equal(code_login().rc, PAM_SUCCESS);
+
+    reset_environment(nullptr);
+    write_config("second_factor = code\npinned_pubkey = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    assert_int_equal(code_login().rc, PAM_AUTHINFO_UNAVAIL);
+    assert_true(contains(summary_line(), "pinned_pubkey"));
+}
+
+void debug_logs_detail_but_no_secret(void** /*state*/) {
+    write_config("password = yes\nsecond_factor = code");
+    const std::string code = totp(kAliceSecret);
+    assert_int_equal(authenticate("fac_debug", "alice", {"alice-pw", code}).rc, PAM_SUCCESS);
+    const auto lines = syslog_lines();
+    assert_true(lines.size() >= 3);
+    bool debug_seen = false;
+    for (const std::string& line : lines) {
+        debug_seen = debug_seen || std::atoi(line.c_str()) == LOG_DEBUG;
+        assert_false(contains(line, "alice-pw"));
+        assert_false(contains(line, code));
+        assert_false(contains(line, "s3cr3t-api-key"));
+    }
+    assert_true(debug_seen);
+}
+
+}  // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(config_error_names_file_and_line, reset_environment),
+        cmocka_unit_test_setup(bad_values_and_syntax, reset_environment),
+        cmocka_unit_test_setup(insecure_config_files_are_refused, reset_environment),
+        cmocka_unit_test_setup(unknown_module_argument, reset_environment),
+        cmocka_unit_test_setup(plain_http_server_is_refused, reset_environment),
+        cmocka_unit_test_setup(api_key_file, reset_environment),
+        cmocka_unit_test_setup(rejected_api_key_is_never_failmode_safe, reset_environment),
+        cmocka_unit_test_setup(admin_without_permission, reset_environment),
+        cmocka_unit_test_setup(unreachable_server_and_failmode, reset_environment),
+        cmocka_unit_test_setup(fails_over_to_the_second_server, reset_environment),
+        cmocka_unit_test_setup(proxy_errors_fail_over_but_fac_errors_do_not, reset_environment),
+        cmocka_unit_test_setup(slow_server_is_bounded_by_timeout, reset_environment),
+        cmocka_unit_test_setup(answers_fac_never_gives, reset_environment),
+        cmocka_unit_test_setup(untrusted_certificate, reset_environment),
+        cmocka_unit_test_setup(tls_verify_off_works_and_warns, reset_environment),
+        cmocka_unit_test_setup(public_key_pinning, reset_environment),
+        cmocka_unit_test_setup(debug_logs_detail_but_no_secret, reset_environment),
+    };
+    return cmocka_run_group_tests(tests, start_environment, stop_environment);
+}
