@@ -38,7 +38,7 @@ Environment g_env;
 std::string source_path(const std::string& relative) { return std::string(PAMFAC_SOURCE_DIR) + "/" + relative; }
 
 int run_command(const std::string& command) {
-    const int status = std::system(command.c_str());
+    const int status = std::system(clean_command(command).c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -310,7 +310,7 @@ std::string totp(const std::string& base32_secret, int step_offset) {
     const long now = static_cast<long>(std::time(nullptr)) + 30L * step_offset;
     const std::string command =
         "oathtool --totp -b --now=@" + std::to_string(now) + " '" + base32_secret + "' 2>/dev/null";
-    FILE* p = popen(command.c_str(), "r");
+    FILE* p = popen(clean_command(command).c_str(), "r");
     assert_non_null(p);
     char buf[32] = {0};
     const bool got = std::fgets(buf, sizeof buf, p) != nullptr;
@@ -351,6 +351,8 @@ std::string summary_line() {
     }
     return found;
 }
+
+std::string clean_command(const std::string& command) { return "env -u LD_PRELOAD " + command; }
 
 bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;

@@ -58,6 +58,10 @@ std::string totp(const std::string& base32_secret, int step_offset = 0);
 std::vector<std::string> syslog_lines();
 // The one summary line ("result=..."); fails the test if there is not exactly one.
 std::string summary_line();
+// A shell command for popen/system without the test's preloads (pam_wrapper,
+// the syslog capture, ASan), which belong to this process only.
+std::string clean_command(const std::string& command);
+
 bool contains(const std::string& haystack, const std::string& needle);
 
 }  // namespace itest

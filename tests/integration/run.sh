@@ -3,8 +3,11 @@
 # service directory when it loads, so the stacks (tests/integration/stacks/,
 # with @MODULE@, @WRAPPER_MODULES@ and @DIR@ filled in) are written first,
 # into a fresh directory that is removed afterwards.
+#   run.sh BINARY MODULE PAM_WRAPPER_LIB CAPTURE_LIB [SANITIZER_RUNTIME]
+# PAMFAC_TEST_RUNNER (e.g. "valgrind --error-exitcode=99 ...") prefixes the
+# test binary: that is how the valgrind lane runs these tests.
 set -euo pipefail
-binary=$1 module=$2 wrapper_lib=$3 capture_lib=$4
+binary=$1 module=$2 wrapper_lib=$3 capture_lib=$4 sanitizer_runtime=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d /tmp/pamfac-itest-XXXXXX)
 trap '[ -n "${PAMFAC_KEEP_TEST_DIR:-}" ] || rm -rf "$dir"' EXIT
@@ -16,4 +19,7 @@ for stack in "$here"/stacks/*; do
 done
 export PAMFAC_TEST_DIR="$dir" PAMFAC_TEST_SYSLOG="$dir/syslog.log"
 export PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir/services" PAM_WRAPPER_USE_SYSLOG=1
-LD_PRELOAD="$wrapper_lib:$capture_lib" "$binary"
+preload="$wrapper_lib:$capture_lib"
+[ -n "$sanitizer_runtime" ] && preload="$sanitizer_runtime:$preload"
+# shellcheck disable=SC2086 # the runner is a command line
+LD_PRELOAD="$preload" ${PAMFAC_TEST_RUNNER:-} "$binary"

@@ -64,7 +64,7 @@ void eight_digit_code(void** /*state*/) {
     use_stack("second_factor = code");
     const std::string code = totp("GAYTEMZUGU3DOOBZ");
     // oathtool defaults to 6 digits; ask it for 8.
-    FILE* p = popen("oathtool --totp -b -d 8 GAYTEMZUGU3DOOBZ", "r");
+    FILE* p = popen(clean_command("oathtool --totp -b -d 8 GAYTEMZUGU3DOOBZ").c_str(), "r");
     char buf[16] = {0};
     assert_non_null(fgets(buf, sizeof buf, p));
     pclose(p);

@@ -251,7 +251,7 @@ std::string server_pin() {
     const std::string command = "openssl x509 -in '" + cert_dir() +
                                 "/server.pem' -pubkey -noout | openssl pkey -pubin -outform der | "
                                 "openssl dgst -sha256 -binary | base64";
-    FILE* p = popen(command.c_str(), "r");
+    FILE* p = popen(clean_command(command).c_str(), "r");
     char buf[128] = {0};
     assert_non_null(fgets(buf, sizeof buf, p));
     pclose(p);
