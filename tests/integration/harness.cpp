@@ -8,6 +8,7 @@ extern "C" {
 #include <poll.h>
 #include <security/pam_appl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +60,8 @@ bool start_simulator() {
         return false;
     }
     if (pid == 0) {
+        // The simulator dies with the test, even one that crashes.
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(out[1], STDOUT_FILENO);
         close(out[0]);
         close(out[1]);
