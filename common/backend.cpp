@@ -26,6 +26,8 @@ const char* verdict_name(Verdict v) {
         return "push_not_sent";
     case Verdict::PushUnavailable:
         return "push_unavailable";
+    case Verdict::PushAbandoned:
+        return "push_abandoned";
     case Verdict::Unreachable:
         return "unreachable";
     case Verdict::TlsFailure:

@@ -20,6 +20,7 @@ enum class Verdict {
     PushTimedOut,
     PushNotSent,      // push server refused or unreachable (500, 503)
     PushUnavailable,  // no FortiToken Mobile for this user, or unknown user (404)
+    PushAbandoned,    // cancelled by the caller (autopush: a code won)
     Unreachable,      // no usable answer from any server: failmode applies
     TlsFailure,       // certificate, host name or pin check failed
     ApiCredentialsRejected,
@@ -50,11 +51,16 @@ struct PushFields {
     std::string log_message;
 };
 
+class CancelToken;
+
 class Backend {
 public:
     virtual ~Backend() = default;
     virtual BackendResult check(const CodeCheck& check) = 0;
-    virtual BackendResult push(const PushFields& fields) = 0;
+    // Blocks until the user answers, push_timeout passes, or `cancel`
+    // (optional) is cancelled. May run on a background thread (autopush)
+    // while check() runs on the caller's.
+    virtual BackendResult push(const PushFields& fields, CancelToken* cancel) = 0;
 };
 
 }  // namespace pamfac

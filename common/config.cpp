@@ -30,11 +30,8 @@ struct Setting {
 // Keys the contract names but this version does not implement yet. They are
 // refused rather than ignored: an administrator relying on them must know.
 bool is_unsupported_key(std::string_view key) {
-    static const char* const keys[] = {"autopush",          "groups",        "trusted_networks",
-                                       "username_map",      "grace_period",  "state_dir",
-                                       "server_retry_after", "backend",      "ftc_client_id",
-                                       "ftc_client_secret", "ftc_client_secret_file", "vdom",
-                                       "ftc_sn",            "poll_interval"};
+    static const char* const keys[] = {"groups", "trusted_networks", "username_map", "grace_period",
+                                       "server_retry_after"};
     for (const char* k : keys) {
         if (key == k) {
             return true;
@@ -43,7 +40,11 @@ bool is_unsupported_key(std::string_view key) {
     return false;
 }
 
-bool is_secret_key(std::string_view key) { return key == "api_key"; }
+// Values never repeated in error messages: secrets, and server lists, whose
+// own messages quote the offending URL (and never one with credentials).
+bool is_unechoed_key(std::string_view key) {
+    return key == "api_key" || key == "ftc_client_secret" || key == "server";
+}
 
 std::optional<bool> parse_bool(std::string_view v) {
     const std::string s = ascii_lower(v);
@@ -100,12 +101,17 @@ std::vector<std::string_view> split_list(std::string_view v) {
 // query, no fragment, no whitespace.
 std::optional<std::string> check_server_url(std::string_view url) {
     constexpr std::string_view scheme = "https://";
+    if (url.find('@') != std::string_view::npos) {
+        // Never echoed: the part before '@' may be a password.
+        return "a server URL must not contain credentials (user:password@); use api_user and api_key";
+    }
+    const std::string shown = printable(url);
     if (url.size() < scheme.size() || ascii_lower(url.substr(0, scheme.size())) != scheme) {
-        return "server '" + std::string(url) + "' must start with https:// (plain HTTP would expose the API key)";
+        return "server '" + shown + "' must start with https:// (plain HTTP would expose the API key)";
     }
     for (char c : url) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '?' || c == '#' || c == '@' || c == '\\') {
-            return "server '" + printable(url) + "' contains a character not allowed in a server URL";
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '?' || c == '#' || c == '\\') {
+            return "server '" + shown + "' contains a character not allowed in a server URL";
         }
     }
     const std::string_view rest = url.substr(scheme.size());
@@ -116,13 +122,13 @@ std::optional<std::string> check_server_url(std::string_view url) {
     if (!authority.empty() && authority.front() == '[') {
         const std::size_t close = authority.find(']');
         if (close == std::string_view::npos) {
-            return "server '" + std::string(url) + "' has an unterminated IPv6 address";
+            return "server '" + shown + "' has an unterminated IPv6 address";
         }
         host = authority.substr(1, close - 1);
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
             if (after.front() != ':') {
-                return "server '" + std::string(url) + "' is not https://host[:port][/prefix]";
+                return "server '" + shown + "' is not https://host[:port][/prefix]";
             }
             port = after.substr(1);
             has_port = true;
@@ -133,10 +139,10 @@ std::optional<std::string> check_server_url(std::string_view url) {
         has_port = true;
     }
     if (host.empty()) {
-        return "server '" + std::string(url) + "' has no host name";
+        return "server '" + shown + "' has no host name";
     }
     if (has_port && !parse_int(port, 1, 65535)) {
-        return "server '" + std::string(url) + "' has an invalid port";
+        return "server '" + shown + "' has an invalid port";
     }
     return std::nullopt;
 }
@@ -276,6 +282,29 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
         {"http_proxy", string_handler(&Config::http_proxy, false)},
         {"user_agent", string_handler(&Config::user_agent, false)},
         {"debug", bool_handler(&Config::debug)},
+        {"autopush", bool_handler(&Config::autopush)},
+        {"backend",
+         enum_handler<BackendKind>(&Config::backend, {{"fac", BackendKind::Fac}, {"ftc", BackendKind::Ftc}})},
+        {"ftc_client_id", string_handler(&Config::ftc_client_id, false)},
+        {"ftc_client_secret",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             if (v.empty() || has_control_chars(v)) {
+                 return std::string("must be a non-empty secret without control characters");
+             }
+             c.ftc_client_secret.assign(v);
+             return std::nullopt;
+         }},
+        {"vdom", string_handler(&Config::vdom, false)},
+        {"ftc_sn", string_handler(&Config::ftc_sn, false)},
+        {"poll_interval", duration_handler(&Config::poll_interval_ms, 30)},
+        {"state_dir",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             if (v.empty() || v.front() != '/' || has_control_chars(v)) {
+                 return std::string("must be an absolute path");
+             }
+             c.state_dir = std::string(v);
+             return std::nullopt;
+         }},
     };
     return table;
 }
@@ -353,8 +382,8 @@ std::optional<ConfigError> apply_setting(std::string_view key, const Setting& s,
     const auto& table = handlers();
     const auto it = table.find(key);
     if (it == table.end()) {
-        if (key == "api_key_file") {
-            return std::nullopt;  // handled after the others: it needs the file rules
+        if (key == "api_key_file" || key == "ftc_client_secret_file") {
+            return std::nullopt;  // read after the others, under the file rules
         }
         if (is_unsupported_key(key)) {
             return ConfigError{s.where + ": key '" + std::string(key) +
@@ -363,29 +392,59 @@ std::optional<ConfigError> apply_setting(std::string_view key, const Setting& s,
         return ConfigError{s.where + ": unknown key '" + printable(key) + "'"};
     }
     if (auto problem = it->second(s.value, c)) {
-        const std::string shown = is_secret_key(key) ? std::string() : " '" + printable(s.value) + "'";
+        const std::string shown = is_unechoed_key(key) ? std::string() : " '" + printable(s.value) + "'";
         return ConfigError{s.where + ": " + std::string(key) + shown + ": " + *problem};
     }
     return std::nullopt;
 }
 
-std::optional<ConfigError> check_combination(const std::map<std::string, Setting, std::less<>>& merged,
-                                             const Config& c) {
+using SettingMap = std::map<std::string, Setting, std::less<>>;
+
+// Exactly one of a secret and its _file form.
+std::optional<ConfigError> one_of(const SettingMap& merged, const Config& c, const char* key, const char* file_key) {
+    const bool inline_set = merged.count(key) != 0;
+    const bool file_set = merged.count(file_key) != 0;
+    if (inline_set && file_set) {
+        return ConfigError{merged.at(file_key).where + ": set either " + key + " or " + file_key + ", not both"};
+    }
+    if (!inline_set && !file_set) {
+        return ConfigError{c.path + ": missing required key '" + key + "' (or '" + file_key + "')"};
+    }
+    return std::nullopt;
+}
+
+std::optional<ConfigError> check_combination(const SettingMap& merged, Config& c) {
     auto where = [&](const char* key) {
         const auto it = merged.find(key);
         return it != merged.end() ? it->second.where : c.path;
     };
-    if (c.servers.empty()) {
-        return ConfigError{c.path + ": missing required key 'server'"};
+    if (c.backend == BackendKind::Fac) {
+        if (c.servers.empty()) {
+            return ConfigError{c.path + ": missing required key 'server'"};
+        }
+        if (c.api_user.empty()) {
+            return ConfigError{c.path + ": missing required key 'api_user'"};
+        }
+        if (auto error = one_of(merged, c, "api_key", "api_key_file")) {
+            return error;
+        }
+    } else {
+        if (c.servers.empty()) {
+            c.servers.emplace_back(kDefaultFtcServer);
+        }
+        if (c.ftc_client_id.empty()) {
+            return ConfigError{c.path + ": backend = ftc needs 'ftc_client_id'"};
+        }
+        if (auto error = one_of(merged, c, "ftc_client_secret", "ftc_client_secret_file")) {
+            return error;
+        }
+        if (c.password || c.otp_append) {
+            return ConfigError{where("backend") + ": backend = ftc checks codes and pushes only; set password = no "
+                                                  "and let another module check the password"};
+        }
     }
-    if (c.api_user.empty()) {
-        return ConfigError{c.path + ": missing required key 'api_user'"};
-    }
-    if (merged.count("api_key") != 0 && merged.count("api_key_file") != 0) {
-        return ConfigError{where("api_key_file") + ": set either api_key or api_key_file, not both"};
-    }
-    if (merged.count("api_key") == 0 && merged.count("api_key_file") == 0) {
-        return ConfigError{c.path + ": missing required key 'api_key' (or 'api_key_file')"};
+    if (c.autopush && c.second_factor != SecondFactor::CodeOrPush) {
+        return ConfigError{where("autopush") + ": autopush = yes needs second_factor = code_or_push"};
     }
     if (c.second_factor == SecondFactor::None && !c.password) {
         return ConfigError{where("second_factor") + ": second_factor = none needs password = yes"};
@@ -396,6 +455,30 @@ std::optional<ConfigError> check_combination(const std::map<std::string, Setting
     if (c.otp_append && (c.second_factor == SecondFactor::Push || c.second_factor == SecondFactor::None)) {
         return ConfigError{where("otp_append") + ": otp_append = yes needs a code (second_factor = code or code_or_push)"};
     }
+    return std::nullopt;
+}
+
+// A secret kept in its own file (api_key_file, ftc_client_secret_file):
+// the same rules as the config file, and the secret on the first line.
+std::optional<ConfigError> read_secret_file(const SettingMap& merged, const char* key, uid_t euid, Secret& out) {
+    const auto it = merged.find(key);
+    if (it == merged.end()) {
+        return std::nullopt;
+    }
+    const std::string path(it->second.value);
+    const std::string where = it->second.where + ": " + key;
+    if (path.empty() || path.front() != '/') {
+        return ConfigError{where + " needs an absolute path"};
+    }
+    Secret text;
+    if (auto problem = read_protected_file(path, euid, kMaxKeyFileSize, text)) {
+        return ConfigError{where + " " + *problem};
+    }
+    const std::string_view first_line = trim(text.view().substr(0, text.view().find('\n')));
+    if (first_line.empty() || has_control_chars(first_line)) {
+        return ConfigError{where + " " + path + " must hold the secret on its first line"};
+    }
+    out.assign(first_line);
     return std::nullopt;
 }
 
@@ -474,6 +557,7 @@ std::optional<std::string> read_protected_file(const std::string& path, uid_t eu
 std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid_t euid, Config& out) {
     Config c;
     std::map<std::string, Setting, std::less<>> from_args;
+    bool conf_given = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         const std::string where = "module argument '" + printable(arg.substr(0, arg.find('='))) + "'";
@@ -499,6 +583,10 @@ std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid
             if (value.empty() || value.front() != '/') {
                 return ConfigError{where + ": conf= needs an absolute path"};
             }
+            if (conf_given) {
+                return ConfigError{where + ": given twice"};
+            }
+            conf_given = true;
             c.path = std::string(value);
             continue;
         }
@@ -527,21 +615,11 @@ std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid
     if (auto error = check_combination(merged, c)) {
         return error;
     }
-    if (const auto it = merged.find("api_key_file"); it != merged.end()) {
-        const std::string key_path(it->second.value);
-        if (key_path.empty() || key_path.front() != '/') {
-            return ConfigError{it->second.where + ": api_key_file needs an absolute path"};
-        }
-        Secret key_text;
-        if (auto problem = read_protected_file(key_path, euid, kMaxKeyFileSize, key_text)) {
-            return ConfigError{it->second.where + ": api_key_file " + *problem};
-        }
-        const std::string_view first_line = trim(key_text.view().substr(0, key_text.view().find('\n')));
-        if (first_line.empty() || has_control_chars(first_line)) {
-            return ConfigError{it->second.where + ": api_key_file " + key_path +
-                               " must hold the key on its first line"};
-        }
-        c.api_key.assign(first_line);
+    if (auto error = read_secret_file(merged, "api_key_file", euid, c.api_key)) {
+        return error;
+    }
+    if (auto error = read_secret_file(merged, "ftc_client_secret_file", euid, c.ftc_client_secret)) {
+        return error;
     }
     out = std::move(c);
     return std::nullopt;

@@ -16,9 +16,12 @@ enum class SecondFactor { Code, Push, CodeOrPush, None };
 enum class FailMode { Secure, Safe };
 enum class UnknownUserPolicy { Deny, Ignore };
 enum class AuthtokSource { Prompt, UseFirstPass, TryFirstPass };
+enum class BackendKind { Fac, Ftc };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/security/pam_fac.conf";
 inline constexpr const char* kDefaultPushMessage = "{service} login to {host} as {user} from {rhost}";
+inline constexpr const char* kDefaultFtcServer = "https://ftc.fortinet.com:9696";
+inline constexpr const char* kDefaultStateDir = "/run/pam_fac";
 
 struct Config {
     std::string path = kDefaultConfigPath;
@@ -30,6 +33,7 @@ struct Config {
     bool password = false;
     SecondFactor second_factor = SecondFactor::CodeOrPush;
     bool otp_append = false;
+    bool autopush = false;
     int tries = 3;
     bool echo_code = false;
     long connect_timeout_ms = 3000;
@@ -45,6 +49,14 @@ struct Config {
     std::string http_proxy;
     std::string user_agent = std::string("pam_fac/") + PAMFAC_VERSION;
     bool debug = false;
+    std::string state_dir = kDefaultStateDir;
+
+    BackendKind backend = BackendKind::Fac;
+    std::string ftc_client_id;
+    Secret ftc_client_secret;
+    std::string vdom;
+    std::string ftc_sn;
+    long poll_interval_ms = 1000;
 
     AuthtokSource authtok_source = AuthtokSource::Prompt;
     bool forward_pass = false;

@@ -1,6 +1,10 @@
 #include "curl_transport.h"
 
+#include "cancel.h"
+
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
@@ -12,13 +16,14 @@ namespace {
 
 struct BodySink {
     std::string* body;
+    std::size_t cap;
     bool overflow = false;
 };
 
 std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* sink = static_cast<BodySink*>(user);
     const std::size_t n = size * count;
-    if (sink->body->size() + n > kMaxResponseBody) {
+    if (sink->body->size() + n > sink->cap) {
         sink->overflow = true;
         return 0;  // makes libcurl abort the transfer
     }
@@ -64,6 +69,30 @@ NetError classify(CURLcode rc, CURL* handle, bool overflow) {
     }
 }
 
+// libcurl's socket callbacks, so that CancelToken can shut a request's
+// connection down from another thread.
+curl_socket_t open_tracked_socket(void* token, curlsocktype /*purpose*/, curl_sockaddr* address) {
+    const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    if (fd < 0) {
+        return CURL_SOCKET_BAD;
+    }
+    if (!static_cast<CancelToken*>(token)->track_socket(fd)) {
+        ::close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+int close_tracked_socket(void* token, curl_socket_t fd) {
+    static_cast<CancelToken*>(token)->forget_socket(fd);
+    return ::close(fd);
+}
+
+int check_cancelled(void* token, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+                    curl_off_t /*ulnow*/) {
+    return static_cast<CancelToken*>(token)->cancelled() ? 1 : 0;
+}
+
 struct SlistDeleter {
     void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
@@ -90,6 +119,8 @@ const char* net_error_name(NetError e) {
         return "answer larger than 64 KiB";
     case NetError::Broken:
         return "connection closed or answer truncated";
+    case NetError::Cancelled:
+        return "abandoned";
     case NetError::Other:
         return "transfer failed";
     }
@@ -151,7 +182,7 @@ HttpResponse CurlTransport::perform(const HttpRequest& request) {
     }
 
     char error_text[CURL_ERROR_SIZE] = {0};
-    BodySink sink{&response.body};
+    BodySink sink{&response.body, settings_.max_response_body};
     const TransportSettings& s = settings_;
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
@@ -179,10 +210,22 @@ HttpResponse CurlTransport::perform(const HttpRequest& request) {
     if (!s.user_agent.empty()) {
         curl_easy_setopt(h, CURLOPT_USERAGENT, s.user_agent.c_str());
     }
-    if (s.api_key != nullptr) {
+    if (request.auth == HttpAuth::Basic && s.api_key != nullptr) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
         curl_easy_setopt(h, CURLOPT_USERNAME, s.api_user.c_str());
         curl_easy_setopt(h, CURLOPT_PASSWORD, s.api_key->c_str());
+    } else if (request.auth == HttpAuth::Bearer && request.bearer != nullptr) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, request.bearer->c_str());
+    }
+    if (request.cancel != nullptr) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_tracked_socket);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, request.cancel);
+        curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_tracked_socket);
+        curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, request.cancel);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_cancelled);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, request.cancel);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     if (request.body != nullptr) {
@@ -196,6 +239,9 @@ HttpResponse CurlTransport::perform(const HttpRequest& request) {
 
     const CURLcode rc = curl_easy_perform(h);
     response.error = classify(rc, h, sink.overflow);
+    if (rc != CURLE_OK && request.cancel != nullptr && request.cancel->cancelled()) {
+        response.error = NetError::Cancelled;
+    }
     if (response.error != NetError::None) {
         response.detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
         response.body.clear();

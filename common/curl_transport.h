@@ -9,6 +9,8 @@
 
 namespace pamfac {
 
+inline constexpr std::size_t kMaxResponseBody = 64 * 1024;
+
 struct TransportSettings {
     long connect_timeout_ms = 3000;
     std::string ca_file;
@@ -19,9 +21,10 @@ struct TransportSettings {
     std::string user_agent;
     std::string api_user;
     const Secret* api_key = nullptr;  // HTTP Basic password; outlives the transport
+    // FAC's auth answers are tiny; only facctl's token lists (1000 objects a
+    // page) need more.
+    std::size_t max_response_body = kMaxResponseBody;
 };
-
-inline constexpr std::size_t kMaxResponseBody = 64 * 1024;
 
 class CurlTransport final : public Transport {
 public:

@@ -22,6 +22,9 @@ Verdict classify_network_error(const HttpResponse& r, Endpoint endpoint, std::st
     case NetError::TooLarge:
         detail += " (not an answer FAC gives; check the server URL)";
         return Verdict::Unreachable;
+    case NetError::Cancelled:
+        detail = "push abandoned: the user answered with a code first";
+        return Verdict::PushAbandoned;
     default:
         return Verdict::Unreachable;
     }

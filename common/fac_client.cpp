@@ -57,10 +57,10 @@ BackendResult FacClient::check(const CodeCheck& check) {
     if (!json.finish()) {
         return bad_request("password is not valid UTF-8; not sent");
     }
-    return send(realm ? Endpoint::RealmAuth : Endpoint::Auth, body, settings_.timeout_ms);
+    return send(realm ? Endpoint::RealmAuth : Endpoint::Auth, body, settings_.timeout_ms, nullptr);
 }
 
-BackendResult FacClient::push(const PushFields& f) {
+BackendResult FacClient::push(const PushFields& f, CancelToken* cancel) {
     Secret body;
     JsonObjectBuilder json(body);
     json.add("username", f.username);
@@ -77,16 +77,21 @@ BackendResult FacClient::push(const PushFields& f) {
     if (!json.finish()) {
         return bad_request("push fields are not valid UTF-8; not sent");
     }
-    return send(Endpoint::PushAuth, body, settings_.push_timeout_ms);
+    return send(Endpoint::PushAuth, body, settings_.push_timeout_ms, cancel);
 }
 
-BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeout_ms) {
+BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeout_ms, CancelToken* cancel) {
     std::string failures;
     bool tls_failed = false;
     std::string last_host;
     for (const std::string& server : settings_.servers) {
         last_host = server_host(server);
-        const HttpResponse response = transport_.perform(HttpRequest{server + endpoint_path(endpoint), &body, timeout_ms});
+        HttpRequest request;
+        request.url = server + endpoint_path(endpoint);
+        request.body = &body;
+        request.timeout_ms = timeout_ms;
+        request.cancel = cancel;
+        const HttpResponse response = transport_.perform(request);
         std::string detail;
         const Verdict verdict = classify_answer(response, endpoint, detail);
         logger_.debug("server=" + last_host + " path=" + endpoint_path(endpoint) +

@@ -23,10 +23,10 @@ class FacClient final : public Backend {
 public:
     FacClient(FacSettings settings, Transport& transport, Logger& logger);
     BackendResult check(const CodeCheck& check) override;
-    BackendResult push(const PushFields& fields) override;
+    BackendResult push(const PushFields& fields, CancelToken* cancel) override;
 
 private:
-    BackendResult send(Endpoint endpoint, const Secret& body, long timeout_ms);
+    BackendResult send(Endpoint endpoint, const Secret& body, long timeout_ms, CancelToken* cancel);
 
     FacSettings settings_;
     Transport& transport_;

@@ -1,5 +1,6 @@
 #include "flow.h"
 
+#include <system_error>
 #include <utility>
 
 #include "push_fields.h"
@@ -26,6 +27,7 @@ constexpr const char* kPushUnavailableUseCode = "Push is not set up for your acc
 constexpr const char* kUnavailable = "FortiAuthenticator cannot be reached. Try again later.";
 constexpr const char* kPasswordChange = "FortiAuthenticator requires you to change your password.";
 constexpr const char* kFailed = "Authentication failed.";
+constexpr const char* kAutopushSent = "A push was sent to FortiToken Mobile: approve it and press Enter, or type a code.";
 }  // namespace msg
 
 bool accepted(Verdict v) { return v == Verdict::Accepted || v == Verdict::AcceptedPasswordChange; }
@@ -159,6 +161,12 @@ Flow::Stop Flow::run_push_only() {
 
 Flow::Stop Flow::run_code_loop() {
     bool push_offered = config_.second_factor == SecondFactor::CodeOrPush;
+    std::unique_ptr<BackgroundPush> autopush;
+    if (push_offered && config_.autopush) {
+        if (auto stop = start_autopush(autopush)) {
+            return *stop;
+        }
+    }
     std::string last_problem;
     int attempt = 0;
     while (attempt < config_.tries) {
@@ -166,6 +174,24 @@ Flow::Stop Flow::run_code_loop() {
         const char* prompt = push_offered ? prompts::kCodeOrPush : prompts::kCode;
         if (!conversation_.ask(prompt, config_.echo_code, answer)) {
             return Stop{Status::ConvErr, "conversation failed while asking for the code"};
+        }
+        if (autopush) {
+            // Whichever finished first decides: a push answered while the
+            // user was at the prompt wins over what they typed.
+            std::optional<BackendResult> done = autopush->result_if_done();
+            if (!done && answer.empty()) {
+                done = autopush->wait();
+            }
+            if (done) {
+                autopush.reset();
+                push_offered = false;
+                if (auto stop = settle_autopush(*done, answer.empty())) {
+                    return *stop;
+                }
+                if (answer.empty()) {
+                    continue;  // the push could not be used: ask for a code, no try spent
+                }
+            }
         }
         if (answer.empty() && push_offered) {
             if (auto stop = run_push(true)) {
@@ -187,35 +213,97 @@ Flow::Stop Flow::run_code_loop() {
         if (result.verdict == Verdict::WrongCredentials) {
             conversation_.error(have_password_ ? msg::kWrongPasswordOrCode : msg::kWrongCode);
             last_problem = have_password_ ? "wrong password or code" : "wrong code";
-            continue;
+            continue;  // an autopush still in flight may yet be approved
         }
-        return from_verdict(result);
+        return from_verdict(result);  // ends the flow; an autopush in flight is abandoned
     }
     return wrong_credentials_exhausted(last_problem);
+}
+
+std::optional<Flow::Stop> Flow::start_autopush(std::unique_ptr<BackgroundPush>& push) {
+    bool password_change = false;
+    if (auto stop = check_password_before_push(password_change)) {
+        return stop;
+    }
+    // Sent before the prompt: sshd shows info text together with the next
+    // prompt, so the user reads this while the push is on its way.
+    const long seconds = (config_.push_timeout_ms + 999) / 1000;
+    conversation_.info(std::string(msg::kAutopushSent) + " You have " + std::to_string(seconds) + " seconds.");
+    try {
+        push = std::make_unique<BackgroundPush>(backend_, push_fields());
+    } catch (const std::system_error& e) {
+        logger_.warning(std::string("autopush: no thread for the push (") + e.what() +
+                        "); pressing Enter sends one instead");
+    }
+    return std::nullopt;
+}
+
+std::optional<Flow::Stop> Flow::settle_autopush(const BackendResult& result, bool user_pressed_enter) {
+    note_server(result);
+    switch (result.verdict) {
+    case Verdict::Accepted:
+        method_ = have_password_ ? "password+push" : "push";
+        return Stop{Status::Success, ""};
+    case Verdict::PushRejected:
+        method_ = have_password_ ? "password+push" : "push";
+        return from_verdict(result);
+    case Verdict::PushTimedOut:
+        if (user_pressed_enter) {
+            method_ = have_password_ ? "password+push" : "push";
+            return from_verdict(result);
+        }
+        return std::nullopt;
+    case Verdict::PushNotSent:
+    case Verdict::PushUnavailable:
+        if (user_pressed_enter) {
+            conversation_.error(result.verdict == Verdict::PushNotSent ? msg::kPushNotSentUseCode
+                                                                       : msg::kPushUnavailableUseCode);
+        }
+        logger_.debug("autopush could not be used: " + result.detail);
+        return std::nullopt;
+    case Verdict::PushAbandoned:
+        return std::nullopt;
+    default:
+        method_ = have_password_ ? "password+push" : "push";
+        return from_verdict(result);
+    }
+}
+
+std::optional<Flow::Stop> Flow::check_password_before_push(bool& password_change) {
+    if (!have_password_) {
+        return std::nullopt;
+    }
+    // /pushauth/ takes no password: check it on its own first.
+    const BackendResult result = backend_.check(CodeCheck{&login_.user, &password_, nullptr, false});
+    note_server(result);
+    if (result.verdict == Verdict::WrongCredentials) {
+        method_ = "password";
+        conversation_.error(msg::kWrongPassword);
+        return Stop{Status::AuthErr, "wrong password"};
+    }
+    if (!accepted(result.verdict)) {
+        method_ = "password";
+        return from_verdict(result);
+    }
+    password_change = result.verdict == Verdict::AcceptedPasswordChange;
+    return std::nullopt;
+}
+
+PushFields Flow::push_fields() const {
+    const std::time_t now = wall_clock_ ? wall_clock_() : std::time(nullptr);
+    return make_push_fields(login_, login_.user, config_.push_message, config_.user_agent, now);
 }
 
 std::optional<Flow::Stop> Flow::run_push(bool code_fallback_allowed) {
     method_ = have_password_ ? "password+push" : "push";
     bool password_change = false;
-    if (have_password_) {
-        // /pushauth/ takes no password: check it on its own first.
-        const BackendResult result = backend_.check(CodeCheck{&login_.user, &password_, nullptr, false});
-        note_server(result);
-        if (result.verdict == Verdict::WrongCredentials) {
-            conversation_.error(msg::kWrongPassword);
-            return Stop{Status::AuthErr, "wrong password"};
-        }
-        if (!accepted(result.verdict)) {
-            return from_verdict(result);
-        }
-        password_change = result.verdict == Verdict::AcceptedPasswordChange;
+    if (auto stop = check_password_before_push(password_change)) {
+        return stop;
     }
     const long seconds = (config_.push_timeout_ms + 999) / 1000;
     conversation_.info("Sending a push to FortiToken Mobile: approve it within " + std::to_string(seconds) +
                        " seconds.");
-    const std::time_t now = wall_clock_ ? wall_clock_() : std::time(nullptr);
-    const BackendResult result = backend_.push(
-        make_push_fields(login_, login_.user, config_.push_message, config_.user_agent, now));
+    const BackendResult result = backend_.push(push_fields(), nullptr);
     note_server(result);
     switch (result.verdict) {
     case Verdict::Accepted:
@@ -279,6 +367,8 @@ Flow::Stop Flow::from_verdict(const BackendResult& result) {
         return Stop{Status::AuthinfoUnavail, detail};
     case Verdict::PushUnavailable:
         conversation_.error(msg::kPushUnavailable);
+        return Stop{Status::AuthErr, detail};
+    case Verdict::PushAbandoned:
         return Stop{Status::AuthErr, detail};
     case Verdict::Unreachable:
         if (config_.failmode == FailMode::Safe) {

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <ctime>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "backend.h"
+#include "background_push.h"
 #include "config.h"
 #include "conversation.h"
 #include "logger.h"
@@ -48,6 +50,10 @@ private:
     };
 
     std::optional<Stop> obtain_password(const char* prompt);
+    std::optional<Stop> check_password_before_push(bool& password_change);
+    PushFields push_fields() const;
+    std::optional<Stop> start_autopush(std::unique_ptr<BackgroundPush>& push);
+    std::optional<Stop> settle_autopush(const BackendResult& result, bool user_pressed_enter);
     Stop run_otp_append();
     Stop run_password_only();
     Stop run_push_only();

@@ -8,6 +8,8 @@
 
 namespace pamfac {
 
+class CancelToken;
+
 // What went wrong below HTTP. The split matters for failover: only failures
 // that prove the request never reached FAC allow trying the next server.
 enum class NetError {
@@ -20,15 +22,21 @@ enum class NetError {
     Timeout,         // connected, but the whole request took too long
     TooLarge,        // answer body over the cap
     Broken,          // connection closed or answer truncated after sending
+    Cancelled,       // abandoned through a CancelToken
     Other,
 };
 
 const char* net_error_name(NetError e);
 
+enum class HttpAuth { Basic, Bearer, None };
+
 struct HttpRequest {
     std::string url;
     const Secret* body = nullptr;  // JSON body: POST when set, GET otherwise
     long timeout_ms = 10000;       // whole request, connection included
+    HttpAuth auth = HttpAuth::Basic;  // Basic uses the transport's API user and key
+    const Secret* bearer = nullptr;   // the token, with HttpAuth::Bearer
+    CancelToken* cancel = nullptr;    // optional: abandons the request when cancelled
 };
 
 struct HttpResponse {

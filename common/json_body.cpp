@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "text.h"
+
 namespace pamfac {
 namespace {
 
@@ -20,8 +22,9 @@ private:
     Secret& out_;
 };
 
-using Writer = rapidjson::Writer<SecretStream, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator,
-                                 rapidjson::kWriteValidateEncodingFlag>;
+// Encoding is checked up front (is_valid_utf8): RapidJSON's own check reads
+// a multi-byte character's tail without regard to the length it was given.
+using Writer = rapidjson::Writer<SecretStream>;
 
 std::string find_string(const rapidjson::Value& v, int depth) {
     if (v.IsString()) {
@@ -63,6 +66,9 @@ JsonObjectBuilder::JsonObjectBuilder(Secret& out) : impl_(new Impl(out)) {
 JsonObjectBuilder::~JsonObjectBuilder() { delete impl_; }
 
 bool JsonObjectBuilder::add(std::string_view key, std::string_view value) {
+    if (!is_valid_utf8(key) || !is_valid_utf8(value)) {
+        impl_->ok = false;
+    }
     if (impl_->ok) {
         impl_->ok = impl_->writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())) &&
                     impl_->writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));

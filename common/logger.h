@@ -1,7 +1,10 @@
 // Where the module's log lines go: syslog through PAM in the module, stderr
-// in facctl, a list in tests. Callers never pass secrets here.
+// in facctl, a list in tests. Callers never pass secrets here. Safe to call
+// from the background push thread: lines are serialised here, so sinks need
+// no locking of their own.
 #pragma once
 
+#include <mutex>
 #include <string>
 
 namespace pamfac {
@@ -11,8 +14,11 @@ enum class LogLevel { Error, Warning, Notice, Info, Debug };
 class Logger {
 public:
     virtual ~Logger() = default;
-    virtual void write(LogLevel level, const std::string& message) = 0;
 
+    void write(LogLevel level, const std::string& message) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        emit(level, message);
+    }
     void set_debug(bool enabled) { debug_ = enabled; }
     bool debug_enabled() const { return debug_; }
     void debug(const std::string& message) {
@@ -22,7 +28,11 @@ public:
     }
     void warning(const std::string& message) { write(LogLevel::Warning, message); }
 
+protected:
+    virtual void emit(LogLevel level, const std::string& message) = 0;
+
 private:
+    std::mutex mutex_;
     bool debug_ = false;
 };
 

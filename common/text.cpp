@@ -47,6 +47,12 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
+// U+0080..U+009F, encoded C2 80..C2 9F: C1 controls, CSI among them.
+bool is_c1_control_at(std::string_view s, std::size_t i) {
+    return i + 1 < s.size() && static_cast<unsigned char>(s[i]) == 0xC2 &&
+           static_cast<unsigned char>(s[i + 1]) >= 0x80 && static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+}
+
 std::string hex_escape(unsigned char c) {
     char buf[5];
     std::snprintf(buf, sizeof buf, "\\x%02x", c);
@@ -76,8 +82,8 @@ std::string ascii_lower(std::string_view s) {
 }
 
 bool has_control_chars(std::string_view s) {
-    for (char c : s) {
-        if (is_control(static_cast<unsigned char>(c))) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (is_control(static_cast<unsigned char>(s[i])) || is_c1_control_at(s, i)) {
             return true;
         }
     }
@@ -104,6 +110,9 @@ std::string printable(std::string_view s) {
         if (len == 0 || is_control(c)) {
             out += hex_escape(c);
             ++i;
+        } else if (is_c1_control_at(s, i)) {
+            out += hex_escape(c) + hex_escape(static_cast<unsigned char>(s[i + 1]));
+            i += 2;
         } else {
             out.append(s.substr(i, len));
             i += len;
@@ -123,8 +132,8 @@ std::string display_safe(std::string_view s) {
             ++i;
         } else if (is_control(c)) {
             ++i;
-        } else if (len == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
-            i += 2;  // C1 controls (U+0080..U+009F) include CSI, an escape introducer
+        } else if (is_c1_control_at(s, i)) {
+            i += 2;
         } else {
             out.append(s.substr(i, len));
             i += len;

@@ -33,7 +33,7 @@ void PamConversation::error(const std::string& message) {
     }
 }
 
-void PamLogger::write(LogLevel level, const std::string& message) {
+void PamLogger::emit(LogLevel level, const std::string& message) {
     int priority = LOG_INFO;
     switch (level) {
     case LogLevel::Error:

@@ -24,7 +24,11 @@ private:
 class PamLogger final : public Logger {
 public:
     explicit PamLogger(pam_handle_t* pamh) : pamh_(pamh) {}
-    void write(LogLevel level, const std::string& message) override;
+
+protected:
+    // pam_syslog only reads the handle's names, which stay fixed for the
+    // whole call, and syslog(3) is thread-safe: the push thread may log.
+    void emit(LogLevel level, const std::string& message) override;
 
 private:
     pam_handle_t* pamh_;

@@ -7,13 +7,14 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
 #include "config.h"
+#include "backend_factory.h"
 #include "curl_transport.h"
-#include "fac_client.h"
 #include "flow.h"
 #include "outcome.h"
 #include "pam_conversation.h"
@@ -57,20 +58,6 @@ int to_pam(Status status) {
     return PAM_SERVICE_ERR;
 }
 
-TransportSettings transport_settings(const Config& c) {
-    TransportSettings t;
-    t.connect_timeout_ms = c.connect_timeout_ms;
-    t.ca_file = c.ca_file;
-    t.ca_path = c.ca_path;
-    t.pinned_pubkey = c.pinned_pubkey;
-    t.tls_verify = c.tls_verify;
-    t.http_proxy = c.http_proxy;
-    t.user_agent = c.user_agent;
-    t.api_user = c.api_user;
-    t.api_key = &c.api_key;
-    return t;
-}
-
 int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     const auto start = std::chrono::steady_clock::now();
     PamLogger logger(pamh);
@@ -108,11 +95,10 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
                  " second_factor=" + second_factor_name(config.second_factor) +
                  " password=" + (config.password ? "yes" : "no") + " servers=" + std::to_string(config.servers.size()));
 
-    CurlTransport transport(transport_settings(config));
-    FacClient client(FacSettings{config.servers, config.realm, config.timeout_ms, config.push_timeout_ms}, transport,
-                     logger);
+    CurlTransport transport(make_transport_settings(config));
+    const std::unique_ptr<Backend> backend = make_backend(config, transport, logger, geteuid());
     PamConversation conversation(pamh, (flags & PAM_SILENT) != 0);
-    Flow flow(config, login, conversation, client, logger);
+    Flow flow(config, login, conversation, *backend, logger);
     const Outcome outcome = flow.run();
 
     if (config.forward_pass && flow.prompted_password() != nullptr) {

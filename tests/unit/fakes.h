@@ -55,7 +55,7 @@ struct FakeBackend final : Backend {
                                        c.code ? std::string(c.code->view()) : "", c.concatenated});
         return next(check_verdicts);
     }
-    BackendResult push(const PushFields& fields) override {
+    BackendResult push(const PushFields& fields, CancelToken* /*cancel*/) override {
         pushes.push_back(fields);
         return next(push_verdicts);
     }
@@ -73,7 +73,7 @@ private:
 
 struct ListLogger final : Logger {
     std::vector<std::pair<LogLevel, std::string>> lines;
-    void write(LogLevel level, const std::string& message) override { lines.emplace_back(level, message); }
+    void emit(LogLevel level, const std::string& message) override { lines.emplace_back(level, message); }
 };
 
 struct FakeTransport final : Transport {

@@ -35,7 +35,7 @@ struct Rig {
         f.user_agent = "pam_fac/test";
         f.log_message = "sshd login";
         f.user_ip = "203.0.113.5";
-        return client.push(f);
+        return client.push(f, nullptr);
     }
 };
 

@@ -1,0 +1,91 @@
+#include "ftc_token_cache.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/writer.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <utility>
+
+#include "state_dir.h"
+
+namespace pamfac {
+namespace {
+
+// Tokens this close to expiry are renewed rather than used.
+constexpr std::time_t kExpiryMargin = 60;
+
+std::uint64_t fnv1a(const std::string& text) {
+    std::uint64_t hash = 1469598103934665603ULL;
+    for (unsigned char c : text) {
+        hash = (hash ^ c) * 1099511628211ULL;
+    }
+    return hash;
+}
+
+// RapidJSON output stream into a Secret.
+class SecretStream {
+public:
+    using Ch = char;
+    explicit SecretStream(Secret& out) : out_(out) {}
+    void Put(char c) { out_.push_back(c); }
+    void Flush() {}
+
+private:
+    Secret& out_;
+};
+
+}  // namespace
+
+FtcTokenCache::FtcTokenCache(std::string state_dir, const std::string& server, const std::string& client_id,
+                             uid_t euid, Logger& logger)
+    : dir_(std::move(state_dir)), euid_(euid), logger_(logger) {
+    char name[40];
+    std::snprintf(name, sizeof name, "ftc-token-%016" PRIx64, fnv1a(server + "\n" + client_id));
+    name_ = name;
+}
+
+std::optional<Secret> FtcTokenCache::load(std::time_t now) const {
+    const std::optional<Secret> text = read_state_file(dir_, name_, euid_);
+    if (!text) {
+        return std::nullopt;
+    }
+    rapidjson::Document doc;
+    doc.Parse(text->c_str(), text->size());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("access_token") || !doc["access_token"].IsString() ||
+        !doc.HasMember("expires_at") || !doc["expires_at"].IsInt64()) {
+        return std::nullopt;
+    }
+    if (doc["expires_at"].GetInt64() <= static_cast<std::int64_t>(now + kExpiryMargin)) {
+        return std::nullopt;
+    }
+    Secret token(std::string_view(doc["access_token"].GetString(), doc["access_token"].GetStringLength()));
+    // The parsed copy lives in RapidJSON's allocator: wipe it before it goes.
+    rapidjson::Value& parsed = doc["access_token"];
+    wipe_memory(const_cast<char*>(parsed.GetString()), parsed.GetStringLength());
+    return token;
+}
+
+void FtcTokenCache::store(const Secret& token, std::time_t expires_at) {
+    if (auto problem = prepare_state_dir(dir_, euid_)) {
+        logger_.warning(*problem + "; the FortiToken Cloud token is not cached");
+        return;
+    }
+    Secret text;
+    SecretStream stream(text);
+    rapidjson::Writer<SecretStream> writer(stream);
+    writer.StartObject();
+    writer.Key("access_token");
+    writer.String(token.c_str(), static_cast<rapidjson::SizeType>(token.size()));
+    writer.Key("expires_at");
+    writer.Int64(static_cast<std::int64_t>(expires_at));
+    writer.EndObject();
+    if (auto problem = replace_state_file(dir_, name_, text.view())) {
+        logger_.warning(*problem + "; the FortiToken Cloud token is not cached");
+    }
+}
+
+void FtcTokenCache::forget() { ::unlink((dir_ + "/" + name_).c_str()); }
+
+}  // namespace pamfac
