@@ -3,12 +3,17 @@
 // that keeps its lines.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "backend.h"
+#include "cancel.h"
 #include "conversation.h"
 #include "http.h"
 #include "logger.h"
@@ -20,9 +25,15 @@ struct ScriptedConversation final : Conversation {
     std::vector<std::pair<std::string, bool>> prompts;
     std::vector<std::string> infos;
     std::vector<std::string> errors;
+    std::vector<std::string> events;           // "prompt: ...", "info: ...", "error: ..." in order
+    std::function<void()> before_each_answer;  // e.g. wait until a background push is decided
 
     bool ask(const std::string& prompt, bool echo, Secret& answer) override {
         prompts.emplace_back(prompt, echo);
+        events.push_back("prompt: " + prompt);
+        if (before_each_answer) {
+            before_each_answer();
+        }
         if (answers.empty()) {
             return false;
         }
@@ -30,8 +41,14 @@ struct ScriptedConversation final : Conversation {
         answers.pop_front();
         return true;
     }
-    void info(const std::string& message) override { infos.push_back(message); }
-    void error(const std::string& message) override { errors.push_back(message); }
+    void info(const std::string& message) override {
+        infos.push_back(message);
+        events.push_back("info: " + message);
+    }
+    void error(const std::string& message) override {
+        errors.push_back(message);
+        events.push_back("error: " + message);
+    }
 };
 
 struct RecordedCheck {
@@ -48,19 +65,58 @@ struct FakeBackend final : Backend {
     std::deque<Verdict> push_verdicts;
     std::vector<RecordedCheck> checks;
     std::vector<PushFields> pushes;
+    // A push takes this long (cancellable); -1: until it is cancelled.
+    int push_delay_ms = 0;
+    // Instead of a delay: the push answers once this returns true (polled).
+    std::function<bool()> push_released;
+    std::atomic<int> checks_done{0};
+    std::atomic<int> pushes_finished{0};
+    std::atomic<int> pushes_abandoned{0};
+
+    // Blocks until a push has finished (for autopush tests).
+    void wait_for_push() const {
+        while (pushes_finished.load() == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
 
     BackendResult check(const CodeCheck& c) override {
         checks.push_back(RecordedCheck{*c.username, c.password != nullptr,
                                        c.password ? std::string(c.password->view()) : "", c.code != nullptr,
                                        c.code ? std::string(c.code->view()) : "", c.concatenated});
-        return next(check_verdicts);
+        BackendResult result = next(check_verdicts);
+        ++checks_done;
+        return result;
     }
-    BackendResult push(const PushFields& fields, CancelToken* /*cancel*/) override {
+    BackendResult push(const PushFields& fields, CancelToken* cancel) override {
         pushes.push_back(fields);
-        return next(push_verdicts);
+        CancelToken local;
+        CancelToken& token = cancel ? *cancel : local;
+        bool cancelled = false;
+        if (push_released) {
+            while (!push_released() && !cancelled) {
+                cancelled = !token.sleep_for(std::chrono::milliseconds(1));
+            }
+        } else if (push_delay_ms < 0) {
+            cancelled = !wait_until_cancelled(token);
+        } else {
+            cancelled = !token.sleep_for(std::chrono::milliseconds(push_delay_ms));
+        }
+        BackendResult result = cancelled ? BackendResult{Verdict::PushAbandoned, "fac1.test", "abandoned"}
+                                         : next(push_verdicts);
+        if (cancelled) {
+            ++pushes_abandoned;
+        }
+        ++pushes_finished;
+        return result;
     }
 
 private:
+    static bool wait_until_cancelled(CancelToken& token) {
+        while (token.sleep_for(std::chrono::milliseconds(50))) {
+        }
+        return false;
+    }
     static BackendResult next(std::deque<Verdict>& verdicts) {
         if (verdicts.empty()) {
             return BackendResult{Verdict::Unreachable, "fac1.test", "no scripted answer"};

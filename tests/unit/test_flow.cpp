@@ -493,6 +493,162 @@ void bad_request_is_denied(void** /*state*/) {
     assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
 }
 
+// autopush: the push goes out as the prompt appears; whichever answer
+// comes first decides, and the push thread never outlives run().
+
+Rig& autopush_rig(Rig& r) {
+    r.config.autopush = true;
+    return r;
+}
+
+void autopush_info_comes_before_the_prompt(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_delay_ms = -1;
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    r.run();
+    assert_true(r.conv.events.size() >= 2);
+    assert_true(contains(r.conv.events[0], "info: A push was sent to FortiToken Mobile"));
+    assert_true(contains(r.conv.events[0], "You have 60 seconds."));
+    assert_string_equal(r.conv.events[1].c_str(), (std::string("prompt: ") + prompts::kCodeOrPush).c_str());
+}
+
+void autopush_typed_code_wins_and_push_is_abandoned(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_delay_ms = -1;  // the phone never answers
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(o.method.c_str(), "code");
+    assert_int_equal(r.backend.pushes.size(), 1);
+    // run() returned, so the push thread was cancelled and joined.
+    assert_int_equal(r.backend.pushes_abandoned.load(), 1);
+    assert_int_equal(r.backend.pushes_finished.load(), 1);
+}
+
+void autopush_approved_then_enter(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_verdicts = {Verdict::Accepted};
+    r.conv.before_each_answer = [&r] { r.backend.wait_for_push(); };
+    r.conv.answers = {""};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(o.method.c_str(), "push");
+    assert_true(r.backend.checks.empty());
+}
+
+void autopush_enter_waits_for_the_phone(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_delay_ms = 100;  // still pending when Enter comes (either way it must succeed)
+    r.backend.push_verdicts = {Verdict::Accepted};
+    r.conv.answers = {""};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_int_equal(r.backend.pushes_abandoned.load(), 0);
+}
+
+void autopush_approval_beats_a_typed_code(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_verdicts = {Verdict::Accepted};
+    r.conv.before_each_answer = [&r] { r.backend.wait_for_push(); };
+    r.conv.answers = {"123456"};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(o.method.c_str(), "push");
+    assert_true(r.backend.checks.empty());  // the code was never sent
+}
+
+void autopush_rejection_fails_at_the_next_answer(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_verdicts = {Verdict::PushRejected};
+    r.conv.before_each_answer = [&r] { r.backend.wait_for_push(); };
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_true(r.backend.checks.empty());
+    assert_string_equal(r.conv.errors.back().c_str(), "The push was rejected.");
+}
+
+void autopush_timeout_with_enter_fails(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_verdicts = {Verdict::PushTimedOut};
+    r.conv.answers = {""};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+}
+
+void autopush_timeout_then_code_still_works(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_verdicts = {Verdict::PushTimedOut};
+    r.conv.before_each_answer = [&r] { r.backend.wait_for_push(); };
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(o.method.c_str(), "code");
+}
+
+void autopush_not_sent_then_enter_asks_for_a_code(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.config.tries = 1;
+    r.backend.push_verdicts = {Verdict::PushNotSent};
+    r.conv.before_each_answer = [&r] { r.backend.wait_for_push(); };
+    r.conv.answers = {"", "123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_int_equal(r.conv.prompts.size(), 2);
+    assert_string_equal(r.conv.prompts[1].first.c_str(), prompts::kCode);
+    assert_true(contains(r.conv.errors[0], "Enter a code instead"));
+    assert_int_equal(r.backend.pushes.size(), 1);  // no second push
+}
+
+void autopush_survives_a_wrong_code(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    // The phone answers only after the wrong code was checked.
+    r.backend.push_released = [&r] { return r.backend.checks_done.load() >= 1; };
+    r.backend.push_verdicts = {Verdict::Accepted};
+    r.backend.check_verdicts = {Verdict::WrongCredentials};
+    r.conv.answers = {"000000", ""};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_string_equal(o.method.c_str(), "push");
+    assert_int_equal(r.backend.checks.size(), 1);
+    assert_int_equal(r.backend.pushes.size(), 1);
+}
+
+void autopush_checks_the_password_first(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.config.password = true;
+    r.conv.answers = {"bad"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_true(r.backend.pushes.empty());
+    assert_int_equal(r.conv.prompts.size(), 1);  // only the password was asked
+}
+
+void autopush_conversation_failure_still_joins(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_delay_ms = -1;
+    const Outcome o = r.run();  // no answers: the conversation fails
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::ConvErr));
+    assert_int_equal(r.backend.pushes_finished.load(), 1);
+}
+
 }  // namespace
 
 int main() {
@@ -534,6 +690,18 @@ int main() {
         cmocka_unit_test(password_change_accepted_and_told),
         cmocka_unit_test(tls_verify_off_warns),
         cmocka_unit_test(bad_request_is_denied),
+        cmocka_unit_test(autopush_info_comes_before_the_prompt),
+        cmocka_unit_test(autopush_typed_code_wins_and_push_is_abandoned),
+        cmocka_unit_test(autopush_approved_then_enter),
+        cmocka_unit_test(autopush_enter_waits_for_the_phone),
+        cmocka_unit_test(autopush_approval_beats_a_typed_code),
+        cmocka_unit_test(autopush_rejection_fails_at_the_next_answer),
+        cmocka_unit_test(autopush_timeout_with_enter_fails),
+        cmocka_unit_test(autopush_timeout_then_code_still_works),
+        cmocka_unit_test(autopush_not_sent_then_enter_asks_for_a_code),
+        cmocka_unit_test(autopush_survives_a_wrong_code),
+        cmocka_unit_test(autopush_checks_the_password_first),
+        cmocka_unit_test(autopush_conversation_failure_still_joins),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -1,0 +1,253 @@
+// The FortiToken Cloud client over a scripted transport: login and the
+// cached bearer token, one renewal on a 401, code answers, and push polling.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "cancel.h"
+#include "fakes.h"
+#include "ftc_client.h"
+#include "state_dir.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
+
+using namespace pamfac;
+using namespace pamfac::testing;
+
+namespace {
+
+void remove_tree(const std::string& path) {
+    const int rc = std::system(("rm -rf '" + path + "'").c_str());
+    (void)rc;  // best effort: a leftover temp dir does not change a result
+}
+
+struct Rig {
+    FakeTransport transport;
+    ListLogger logger;
+    Secret secret{"client-secret"};
+    std::string dir;
+    std::string user = "alice";
+    FtcSettings settings;
+
+    Rig() {
+        char tmpl[] = "/tmp/pamfac-ftc-XXXXXX";
+        dir = mkdtemp(tmpl);
+        settings.servers = {"https://ftc.test:9696"};
+        settings.client_id = "client-1";
+        settings.client_secret = &secret;
+        settings.state_dir = dir + "/state";
+        settings.euid = geteuid();
+        settings.poll_interval_ms = 5;
+        settings.push_timeout_ms = 2000;
+    }
+    ~Rig() { remove_tree(dir); }
+
+    BackendResult code(const char* text) {
+        FtcClient client(settings, transport, logger);
+        Secret code(text);
+        return client.check(CodeCheck{&user, nullptr, &code, false});
+    }
+    BackendResult push(CancelToken* cancel = nullptr) {
+        FtcClient client(settings, transport, logger);
+        PushFields f;
+        f.username = "alice";
+        f.user_ip = "203.0.113.5";
+        return client.push(f, cancel);
+    }
+};
+
+HttpResponse login_ok(const char* token = "tok-1", int expires_in = 3600) {
+    return http_status(201, std::string("{\"access_token\": \"") + token +
+                                "\", \"expires_in\": " + std::to_string(expires_in) + "}");
+}
+
+void logs_in_then_checks_the_code(void** /*state*/) {
+    Rig r;
+    r.settings.realm = "corp";
+    r.settings.vdom = "root";
+    r.settings.sn = "FTKSN1";
+    r.transport.responses = {login_ok(), http_status(200, "{\"status\": \"authenticated\"}")};
+    const BackendResult res = r.code("123456");
+    assert_int_equal(static_cast<int>(res.verdict), static_cast<int>(Verdict::Accepted));
+    assert_string_equal(r.transport.urls[0].c_str(), "https://ftc.test:9696/api/v1/login");
+    assert_non_null(strstr(r.transport.bodies[0].c_str(), "\"client_id\":\"client-1\""));
+    assert_string_equal(r.transport.urls[1].c_str(), "https://ftc.test:9696/api/v1/auth");
+    assert_string_equal(r.transport.bodies[1].c_str(),
+                        "{\"username\":\"alice\",\"token\":\"123456\",\"realm\":\"corp\",\"vdom\":\"root\","
+                        "\"sn\":\"FTKSN1\"}");
+}
+
+void token_is_cached_between_logins(void** /*state*/) {
+    Rig r;
+    r.transport.responses = {login_ok(), http_status(200), http_status(200)};
+    r.code("123456");
+    r.code("654321");  // a new client, as in the next login
+    assert_int_equal(r.transport.urls.size(), 3);
+    assert_string_equal(r.transport.urls[2].c_str(), "https://ftc.test:9696/api/v1/auth");
+    struct stat st {};
+    assert_int_equal(stat(r.settings.state_dir.c_str(), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+}
+
+void expired_cached_token_is_not_used(void** /*state*/) {
+    Rig r;
+    r.transport.responses = {login_ok("short", 30), http_status(200), login_ok("tok-2"), http_status(200)};
+    r.code("123456");
+    r.code("654321");  // 30 s is inside the renewal margin: log in again
+    assert_int_equal(r.transport.urls.size(), 4);
+    assert_string_equal(r.transport.urls[2].c_str(), "https://ftc.test:9696/api/v1/login");
+}
+
+void renews_the_token_once_on_401(void** /*state*/) {
+    Rig r;
+    r.transport.responses = {login_ok(), http_status(401), login_ok("tok-2"), http_status(200)};
+    assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(r.transport.urls.size(), 4);
+
+    Rig twice;
+    twice.transport.responses = {login_ok(), http_status(401), login_ok("tok-2"), http_status(401),
+                                 login_ok("tok-3"), http_status(200)};
+    assert_int_equal(static_cast<int>(twice.code("123456").verdict),
+                     static_cast<int>(Verdict::ApiCredentialsRejected));
+    assert_int_equal(twice.transport.urls.size(), 4);
+}
+
+void login_rejected(void** /*state*/) {
+    Rig r;
+    r.transport.responses = {http_status(401, "{\"error\": \"invalid client credentials\"}")};
+    const BackendResult res = r.code("123456");
+    assert_int_equal(static_cast<int>(res.verdict), static_cast<int>(Verdict::ApiCredentialsRejected));
+    assert_non_null(strstr(res.detail.c_str(), "ftc_client_secret"));
+    assert_null(strstr(res.detail.c_str(), "client-secret"));
+}
+
+void code_answers(void** /*state*/) {
+    const struct {
+        HttpResponse answer;
+        Verdict verdict;
+    } cases[] = {
+        {http_status(403, "{\"error\": \"invalid token\"}"), Verdict::WrongCredentials},
+        {http_status(403, "{\"error\": \"user disabled\"}"), Verdict::AccountDisabled},
+        {http_status(404, "{\"error\": \"user not found\"}"), Verdict::UnknownUser},
+        {http_status(200, "{\"status\": \"rejected\"}"), Verdict::WrongCredentials},
+        {http_status(400), Verdict::Unreachable},
+        {http_status(500), Verdict::Unreachable},
+        {net_error(NetError::TlsVerify), Verdict::TlsFailure},
+        {net_error(NetError::Timeout), Verdict::Unreachable},
+    };
+    for (const auto& c : cases) {
+        Rig r;
+        r.transport.responses = {login_ok(), c.answer};
+        assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(c.verdict));
+    }
+}
+
+void push_polls_until_approved(void** /*state*/) {
+    Rig r;
+    r.settings.vdom = "root vdom";
+    r.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"1234-abcd\"}"),
+                             http_status(200, "{\"status\": \"waiting\"}"), net_error(NetError::Broken),
+                             http_status(200, "{\"status\": \"authenticated\"}")};
+    const BackendResult res = r.push();
+    assert_int_equal(static_cast<int>(res.verdict), static_cast<int>(Verdict::Accepted));
+    assert_string_equal(r.transport.bodies[1].c_str(),
+                        "{\"username\":\"alice\",\"vdom\":\"root vdom\",\"user_ip\":\"203.0.113.5\"}");
+    assert_int_equal(r.transport.urls.size(), 5);
+    assert_string_equal(r.transport.urls[2].c_str(), "https://ftc.test:9696/api/v1/auth/1234-abcd?vdom=root%20vdom");
+}
+
+void push_rejected_and_unsendable(void** /*state*/) {
+    Rig r;
+    r.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"a1\"}"),
+                             http_status(200, "{\"status\": \"rejected\"}")};
+    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::PushRejected));
+    for (long status : {500L, 503L}) {
+        Rig n;
+        n.transport.responses = {login_ok(), http_status(status)};
+        assert_int_equal(static_cast<int>(n.push().verdict), static_cast<int>(Verdict::PushNotSent));
+    }
+    Rig none;
+    none.transport.responses = {login_ok(), http_status(404)};
+    assert_int_equal(static_cast<int>(none.push().verdict), static_cast<int>(Verdict::PushUnavailable));
+}
+
+void push_times_out(void** /*state*/) {
+    Rig r;
+    r.settings.push_timeout_ms = 60;
+    r.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"a1\"}")};
+    for (int i = 0; i < 200; ++i) {
+        r.transport.responses.push_back(http_status(200, "{\"status\": \"waiting\"}"));
+    }
+    const auto start = std::chrono::steady_clock::now();
+    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::PushTimedOut));
+    assert_true(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}
+
+void unsafe_authid_is_refused(void** /*state*/) {
+    Rig r;
+    r.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"../../admin\"}")};
+    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::Unreachable));
+    assert_int_equal(r.transport.urls.size(), 2);
+}
+
+void cancelled_push_stops_polling(void** /*state*/) {
+    Rig r;
+    r.settings.poll_interval_ms = 10000;
+    r.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"a1\"}")};
+    CancelToken token;
+    token.cancel();
+    const auto start = std::chrono::steady_clock::now();
+    // Already cancelled: the request itself is not cancelled by a fake
+    // transport, but the wait before the first poll ends at once.
+    assert_int_equal(static_cast<int>(r.push(&token).verdict), static_cast<int>(Verdict::PushAbandoned));
+    assert_true(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+}
+
+void state_dir_rules(void** /*state*/) {
+    char tmpl[] = "/tmp/pamfac-state-XXXXXX";
+    const std::string base = mkdtemp(tmpl);
+    const std::string dir = base + "/state";
+    assert_null(prepare_state_dir(dir, geteuid()).has_value() ? "error" : nullptr);
+    assert_null(replace_state_file(dir, "rec", "hello").has_value() ? "error" : nullptr);
+    const auto read = read_state_file(dir, "rec", geteuid());
+    assert_true(read.has_value());
+    assert_string_equal(read->c_str(), "hello");
+    struct stat st {};
+    stat((dir + "/rec").c_str(), &st);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    chmod(dir.c_str(), 0777);
+    assert_true(prepare_state_dir(dir, geteuid()).has_value());
+    chmod(dir.c_str(), 0700);
+    assert_true(prepare_state_dir(dir, geteuid() + 1).has_value());  // owned by someone else
+    assert_false(read_state_file(dir, "rec", geteuid() + 1).has_value());
+    chmod((dir + "/rec").c_str(), 0644);
+    assert_false(read_state_file(dir, "rec", geteuid()).has_value());
+    assert_int_equal(symlink(dir.c_str(), (base + "/link").c_str()), 0);
+    assert_true(prepare_state_dir(base + "/link", geteuid()).has_value());
+    remove_tree(base);
+}
+
+}  // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(logs_in_then_checks_the_code),
+        cmocka_unit_test(token_is_cached_between_logins),
+        cmocka_unit_test(expired_cached_token_is_not_used),
+        cmocka_unit_test(renews_the_token_once_on_401),
+        cmocka_unit_test(login_rejected),
+        cmocka_unit_test(code_answers),
+        cmocka_unit_test(push_polls_until_approved),
+        cmocka_unit_test(push_rejected_and_unsendable),
+        cmocka_unit_test(push_times_out),
+        cmocka_unit_test(unsafe_authid_is_refused),
+        cmocka_unit_test(cancelled_push_stops_polling),
+        cmocka_unit_test(state_dir_rules),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
