@@ -1,5 +1,6 @@
 // Push through the built module: Enter at the code prompt, push-only mode,
 // the fields FAC receives, and every answer /pushauth/ can give.
+#include <dirent.h>
 #include <security/pam_appl.h>
 
 #include <cstdlib>
@@ -159,6 +160,68 @@ void push_override_argument(void** /*state*/) {
     assert_int_equal(requests_to(sim_requests(), "/api/v1/pushauth/").size(), 1);
 }
 
+std::size_t thread_count() {
+    std::size_t n = 0;
+    if (DIR* d = opendir("/proc/self/task")) {
+        while (const dirent* e = readdir(d)) {
+            n += e->d_name[0] != '.';
+        }
+        closedir(d);
+    }
+    return n;
+}
+
+void autopush_approved_then_enter(void** /*state*/) {
+    write_config("autopush = yes");
+    set_push("alice", "approve", 0.3);
+    const std::size_t threads = thread_count();
+    const PamResult r = authenticate("fac", "alice", {""});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    assert_true(contains(r.info.at(0), "A push was sent to FortiToken Mobile"));
+    assert_int_equal(thread_count(), threads);  // nothing left running in the host
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/pushauth/").size(), 1);
+    assert_true(contains(summary_line(), "method=push"));
+}
+
+void autopush_typed_code_wins(void** /*state*/) {
+    write_config("autopush = yes");
+    set_push("alice", "never");
+    const std::size_t threads = thread_count();
+    const PamResult r = authenticate("fac", "alice", {totp("JBSWY3DPEHPK3PXP")});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    assert_true(r.ms < 3000);  // the held push was abandoned, not waited for
+    assert_int_equal(thread_count(), threads);
+    const auto log = sim_requests();
+    assert_int_equal(requests_to(log, "/api/v1/pushauth/").size(), 1);
+    assert_int_equal(requests_to(log, "/api/v1/auth/").size(), 1);
+    assert_true(contains(summary_line(), "method=code"));
+}
+
+void autopush_rejected(void** /*state*/) {
+    write_config("autopush = yes");
+    set_push("alice", "reject", 0.1);
+    const PamResult r = authenticate("fac", "alice", {""});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_string_equal(r.errors.back().c_str(), "The push was rejected.");
+}
+
+void autopush_times_out(void** /*state*/) {
+    write_config("autopush = yes\npush_timeout = 1");
+    set_push("alice", "never");
+    const PamResult r = authenticate("fac", "alice", {""});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_true(r.ms < 5000);
+    assert_string_equal(r.errors.back().c_str(), "The push was not approved in time.");
+}
+
+void autopush_not_sent_falls_back(void** /*state*/) {
+    write_config("autopush = yes");
+    set_push("alice", "503");
+    const PamResult r = authenticate("fac", "alice", {"", totp("JBSWY3DPEHPK3PXP")});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/pushauth/").size(), 1);
+}
+
 }  // namespace
 
 int main() {
@@ -175,6 +238,11 @@ int main() {
         cmocka_unit_test_setup(password_then_push, reset_environment),
         cmocka_unit_test_setup(push_is_never_sent_to_a_second_server, reset_environment),
         cmocka_unit_test_setup(push_override_argument, reset_environment),
+        cmocka_unit_test_setup(autopush_approved_then_enter, reset_environment),
+        cmocka_unit_test_setup(autopush_typed_code_wins, reset_environment),
+        cmocka_unit_test_setup(autopush_rejected, reset_environment),
+        cmocka_unit_test_setup(autopush_times_out, reset_environment),
+        cmocka_unit_test_setup(autopush_not_sent_falls_back, reset_environment),
     };
     return cmocka_run_group_tests(tests, start_environment, stop_environment);
 }
