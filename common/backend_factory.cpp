@@ -37,8 +37,8 @@ std::unique_ptr<Backend> make_backend(const Config& c, Transport& transport, Log
         s.euid = euid;
         return std::make_unique<FtcClient>(std::move(s), transport, logger);
     }
-    return std::make_unique<FacClient>(FacSettings{c.servers, c.realm, c.timeout_ms, c.push_timeout_ms}, transport,
-                                       logger);
+    FacSettings s{c.servers, c.realm, c.timeout_ms, c.push_timeout_ms, c.state_dir, c.server_retry_after_s, euid};
+    return std::make_unique<FacClient>(std::move(s), transport, logger);
 }
 
 }  // namespace pamfac

@@ -30,8 +30,7 @@ struct Setting {
 // Keys the contract names but this version does not implement yet. They are
 // refused rather than ignored: an administrator relying on them must know.
 bool is_unsupported_key(std::string_view key) {
-    static const char* const keys[] = {"groups", "trusted_networks", "username_map", "grace_period",
-                                       "server_retry_after"};
+    static const char* const keys[] = {"groups", "trusted_networks", "username_map", "grace_period"};
     for (const char* k : keys) {
         if (key == k) {
             return true;
@@ -297,6 +296,15 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
         {"vdom", string_handler(&Config::vdom, false)},
         {"ftc_sn", string_handler(&Config::ftc_sn, false)},
         {"poll_interval", duration_handler(&Config::poll_interval_ms, 30)},
+        {"server_retry_after",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             const auto seconds = parse_int(v, 0, 86400);
+             if (!seconds) {
+                 return std::string("must be whole seconds from 0 (off) to 86400");
+             }
+             c.server_retry_after_s = *seconds;
+             return std::nullopt;
+         }},
         {"state_dir",
          [](std::string_view v, Config& c) -> std::optional<std::string> {
              if (v.empty() || v.front() != '/' || has_control_chars(v)) {

@@ -50,6 +50,7 @@ struct Config {
     std::string user_agent = std::string("pam_fac/") + PAMFAC_VERSION;
     bool debug = false;
     std::string state_dir = kDefaultStateDir;
+    long server_retry_after_s = 60;
 
     BackendKind backend = BackendKind::Fac;
     std::string ftc_client_id;

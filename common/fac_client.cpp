@@ -1,5 +1,6 @@
 #include "fac_client.h"
 
+#include <ctime>
 #include <utility>
 
 #include "json_body.h"
@@ -19,6 +20,12 @@ const char* endpoint_path(Endpoint e) {
     return "";
 }
 
+// Failures that say the server itself is down (not what it answered).
+bool is_connection_failure(NetError e) {
+    return e == NetError::Resolve || e == NetError::Connect || e == NetError::ConnectTimeout ||
+           e == NetError::TlsHandshake;
+}
+
 BackendResult bad_request(const char* what) { return BackendResult{Verdict::BadRequest, "", what}; }
 
 }  // namespace
@@ -36,7 +43,10 @@ std::string server_host(const std::string& server_url) {
 }
 
 FacClient::FacClient(FacSettings settings, Transport& transport, Logger& logger)
-    : settings_(std::move(settings)), transport_(transport), logger_(logger) {}
+    : settings_(std::move(settings)),
+      transport_(transport),
+      logger_(logger),
+      health_(settings_.state_dir, settings_.server_retry_after_s, settings_.euid, logger) {}
 
 BackendResult FacClient::check(const CodeCheck& check) {
     const bool realm = !settings_.realm.empty();
@@ -84,7 +94,8 @@ BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeou
     std::string failures;
     bool tls_failed = false;
     std::string last_host;
-    for (const std::string& server : settings_.servers) {
+    const std::time_t now = std::time(nullptr);
+    for (const std::string& server : health_.order(settings_.servers, now)) {
         last_host = server_host(server);
         HttpRequest request;
         request.url = server + endpoint_path(endpoint);
@@ -98,7 +109,13 @@ BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeou
                       " status=" + std::to_string(response.status) + " verdict=" + verdict_name(verdict) +
                       " detail=\"" + detail + "\"");
         if (!allows_failover(response, endpoint)) {
+            if (response.error == NetError::None) {
+                health_.mark_healthy(server);
+            }
             return BackendResult{verdict, last_host, detail};
+        }
+        if (is_connection_failure(response.error)) {
+            health_.mark_failed(server, now);
         }
         tls_failed = tls_failed || verdict == Verdict::TlsFailure;
         failures += (failures.empty() ? "" : "; ") + last_host + ": " + detail;

@@ -2,6 +2,8 @@
 // requests, walks the server list with failover, and classifies answers.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "fac_answer.h"
 #include "http.h"
 #include "logger.h"
+#include "server_health.h"
 
 namespace pamfac {
 
@@ -17,6 +20,9 @@ struct FacSettings {
     std::string realm;
     long timeout_ms = 10000;
     long push_timeout_ms = 60000;
+    std::string state_dir;          // health memory; unused when server_retry_after is 0
+    long server_retry_after_s = 0;  // 0: no health memory
+    uid_t euid = 0;
 };
 
 class FacClient final : public Backend {
@@ -31,6 +37,7 @@ private:
     FacSettings settings_;
     Transport& transport_;
     Logger& logger_;
+    ServerHealth health_;
 };
 
 // "fac1.example.com" from "https://fac1.example.com:8443/prefix".

@@ -228,6 +228,7 @@ class SshdEndToEnd(unittest.TestCase):
             "connect_timeout = 2",
             "timeout = 5",
             "push_timeout = 20",
+            "state_dir = " + os.path.join(cls.tmp, "state"),
             "",
         ])
         fd = os.open(cls.conf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

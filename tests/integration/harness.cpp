@@ -220,7 +220,8 @@ std::string write_config(const std::string& extra, const std::string& name) {
                        "api_key = s3cr3t-api-key\n"
                        "ca_file = " + ca_file() + "\n"
                        "connect_timeout = 2\n"
-                       "timeout = 5\n";
+                       "timeout = 5\n"
+                       "state_dir = " + g_env.dir + "/state\n";
     text += extra;
     if (!extra.empty() && extra.back() != '\n') {
         text += "\n";

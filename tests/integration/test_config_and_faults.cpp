@@ -44,7 +44,7 @@ std::string write_raw_config(const std::string& text) {
 
 std::string base_lines(const std::string& servers) {
     return "server = " + servers + "\napi_user = apiadmin\napi_key = s3cr3t-api-key\nca_file = " + ca_file() +
-           "\nconnect_timeout = 2\ntimeout = 5\nsecond_factor = code\n";
+           "\nconnect_timeout = 2\ntimeout = 5\nsecond_factor = code\nstate_dir = " + temp_dir() + "/state\n";
 }
 
 PamResult code_login() { return authenticate("fac", "alice", {totp(kAliceSecret)}); }
@@ -54,23 +54,23 @@ void config_error_names_file_and_line(void** /*state*/) {
     assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
     const std::string line = summary_line();
     assert_true(contains(line, "result=error"));
-    assert_true(contains(line, path + ":9: unknown key 'servr'"));
+    assert_true(contains(line, path + ":10: unknown key 'servr'"));
     assert_int_equal(sim_requests().Size(), 0);
 }
 
 void bad_values_and_syntax(void** /*state*/) {
     const char* cases[][2] = {
-        {"tries = many", ":9: tries 'many': must be a whole number from 1 to 10"},
-        {"failmode = open", ":9: failmode 'open': must be one of: secure, safe"},
-        {"just some words", ":9: expected 'key = value'"},
-        {"realm = a\nrealm = b", ":10: duplicate key 'realm' (first set on line 9)"},
-        {"push_message = \"unterminated", ":9: value of 'push_message' has an unterminated quote"},
-        {"groups = admins", ":9: key 'groups' is not supported"},
-        {"push_timeout = 0", ":9: push_timeout '0': must be a number of seconds greater than 0"},
+        {"tries = many", ":10: tries 'many': must be a whole number from 1 to 10"},
+        {"failmode = open", ":10: failmode 'open': must be one of: secure, safe"},
+        {"just some words", ":10: expected 'key = value'"},
+        {"realm = a\nrealm = b", ":11: duplicate key 'realm' (first set on line 10)"},
+        {"push_message = \"unterminated", ":10: value of 'push_message' has an unterminated quote"},
+        {"groups = admins", ":10: key 'groups' is not supported"},
+        {"push_timeout = 0", ":10: push_timeout '0': must be a number of seconds greater than 0"},
     };
     for (const auto& c : cases) {
         reset_environment(nullptr);
-        write_raw_config(base_lines(sim_url()) + "# line 8\n" + c[0] + "\n");
+        write_raw_config(base_lines(sim_url()) + "# line 9\n" + c[0] + "\n");
         assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
         const std::string line = summary_line();
         if (!contains(line, c[1])) {
@@ -286,6 +286,72 @@ void debug_logs_detail_but_no_secret(void** /*state*/) {
     assert_true(debug_seen);
 }
 
+// A loopback port that completes TCP handshakes (the kernel's backlog) but
+// never speaks TLS: a server that is up at the IP level and dead above it.
+struct Blackhole {
+    int fd = -1;
+    int port = 0;
+    Blackhole() {
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        listen(fd, 16);
+        socklen_t len = sizeof addr;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+        port = ntohs(addr.sin_port);
+    }
+    ~Blackhole() { close(fd); }
+};
+
+bool debug_mentions(const std::string& text) {
+    for (const std::string& line : syslog_lines()) {
+        if (contains(line, text)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void dead_primary_costs_only_the_first_login(void** /*state*/) {
+    Blackhole dead;
+    const std::string dead_url = "https://127.0.0.1:" + std::to_string(dead.port);
+    std::string text = base_lines(dead_url + ", https://localhost:" + std::to_string(sim_port()));
+    text.replace(text.find("connect_timeout = 2"), 19, "connect_timeout = 1");
+    write_raw_config(text);
+    const std::string marker = "connection timed out";
+
+    PamResult first = authenticate("fac_debug", "alice", {totp(kAliceSecret)});
+    assert_int_equal(first.rc, PAM_SUCCESS);
+    assert_true(debug_mentions(marker));
+    assert_true(first.ms >= 900);  // it waited for the dead primary once
+
+    reset_environment(nullptr);
+    const PamResult second = authenticate("fac_debug", "alice", {totp(kAliceSecret)});
+    assert_int_equal(second.rc, PAM_SUCCESS);
+    assert_false(debug_mentions(marker));  // the dead primary was not tried first
+    assert_true(debug_mentions("trying them last"));
+    assert_true(contains(summary_line(), "server=localhost"));
+}
+
+void unusable_state_dir_still_authenticates(void** /*state*/) {
+    const std::string state = temp_dir() + "/open-state";
+    mkdir(state.c_str(), 0777);
+    chmod(state.c_str(), 0777);
+    write_config("second_factor = code\nstate_dir = " + state);
+    // The harness's config already sets state_dir: write a raw one instead.
+    std::string text = base_lines(sim_url());
+    text.replace(text.find("state_dir = "), std::string::npos, "state_dir = " + state + "\n");
+    write_raw_config(text);
+    assert_int_equal(code_login().rc, PAM_SUCCESS);
+    bool warned = false;
+    for (const std::string& line : syslog_lines()) {
+        warned = warned || contains(line, "writable by group or others; run chmod 700");
+    }
+    assert_true(warned);
+}
+
 }  // namespace
 
 int main() {
@@ -307,6 +373,8 @@ int main() {
         cmocka_unit_test_setup(tls_verify_off_works_and_warns, reset_environment),
         cmocka_unit_test_setup(public_key_pinning, reset_environment),
         cmocka_unit_test_setup(debug_logs_detail_but_no_secret, reset_environment),
+        cmocka_unit_test_setup(dead_primary_costs_only_the_first_login, reset_environment),
+        cmocka_unit_test_setup(unusable_state_dir_still_authenticates, reset_environment),
     };
     return cmocka_run_group_tests(tests, start_environment, stop_environment);
 }

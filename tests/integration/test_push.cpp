@@ -145,7 +145,7 @@ void push_is_never_sent_to_a_second_server(void** /*state*/) {
     write_file(temp_dir() + "/fac.conf",
                "server = " + sim_url() + " https://localhost:" + std::to_string(sim_port()) +
                    "\napi_user = apiadmin\napi_key = s3cr3t-api-key\nca_file = " + ca_file() +
-                   "\nsecond_factor = push\n",
+                   "\nsecond_factor = push\nstate_dir = " + temp_dir() + "/state\n",
                0600);
     set_push("alice", "503");
     assert_int_equal(authenticate("fac", "alice", {}).rc, PAM_AUTHINFO_UNAVAIL);
@@ -192,7 +192,8 @@ void autopush_typed_code_wins(void** /*state*/) {
     assert_true(r.ms < 3000);  // the held push was abandoned, not waited for
     assert_int_equal(thread_count(), threads);
     const auto log = sim_requests();
-    assert_int_equal(requests_to(log, "/api/v1/pushauth/").size(), 1);
+    // The code may win before the push even leaves: at most one push.
+    assert_true(requests_to(log, "/api/v1/pushauth/").size() <= 1);
     assert_int_equal(requests_to(log, "/api/v1/auth/").size(), 1);
     assert_true(contains(summary_line(), "method=code"));
 }

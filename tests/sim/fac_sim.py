@@ -5,12 +5,13 @@ Python 3 standard library only. It serves, over HTTPS (or plain HTTP with
 --plain-http), the part of FAC's API that pam_fac uses, as described in
 the project's fac-api.md (API facts), plus a control API under /_sim/ that tests use to
 script the behaviour (push answers, faults, delays) and to read back every
-request the simulator received.
+request the simulator received. With --mode ftc it serves FortiToken
+Cloud's API instead (see FTC MODE below; the code is in ftc_sim.py).
 
 USAGE
   fac_sim.py --users USERS.json --cert CERT.pem --key KEY.pem
-             [--host 127.0.0.1] [--port 0] [--log FILE.jsonl]
-             [--plain-http] [--verbose]
+             [--mode fac|ftc] [--host 127.0.0.1] [--port 0]
+             [--log FILE.jsonl] [--plain-http] [--verbose]
 
   The server binds HOST:PORT (port 0 = any free port), prints exactly one
   line "PORT <n>" on stdout, and serves until SIGTERM or SIGINT, on which it
@@ -39,11 +40,17 @@ USERS FILE (JSON)
               "push": {"action": "approve", "delay": 0.2}}],
    "tokens": [{"serial": "FTKMOB44142CCBF3", "type": "ftm",
                "status": "available"}],
-   "generate_tokens": 0}     N extra synthetic tokens after "tokens": serials
+   "generate_tokens": 0,     N extra synthetic tokens after "tokens": serials
                              FTKMOB%010X (even i, type ftm) / FTK200%010X (odd
                              i, type ftk); each type takes the statuses new,
                              available, pending, assigned in turn
-  Keys starting with "_" are comments. Unknown keys are an error.
+   "ftc_clients": [{"client_id": "ID", "client_secret": "SECRET"}],
+                             FTC mode: the API clients /api/v1/login accepts
+   "ftc_serials": ["FTKSN0000000001"],
+                             FTC mode: the serials GET /api/v1/auth?sn= knows
+   "token_lifetime": 3600}   FTC mode: bearer token lifetime, seconds (>= 1)
+  Keys starting with "_" are comments. Unknown keys are an error. Both modes
+  read the same file (the FTC keys are ignored in FAC mode).
 
 FAC API (HTTP Basic auth with an api_users name and key; trailing slash
 optional; "Content-Type: application/json" required on POST bodies)
@@ -79,21 +86,59 @@ optional; "Content-Type: application/json" required on POST bodies)
       {"meta": {"limit", "next", "offset", "previous", "total_count"},
        "objects": [{"resource_uri", "serial", "status", "type"}]}.
 
+FTC MODE (--mode ftc: FortiToken Cloud, base /api/v1/; trailing slash
+optional; JSON answers, errors as {"error": "text"}; POST bodies need
+"Content-Type: application/json"; unknown path 404, wrong method 405)
+  POST /api/v1/login       {"client_id", "client_secret"} (an ftc_clients
+      entry): 201 {"access_token": random, "expires_in": token_lifetime};
+      wrong or missing: 401 {"error": "invalid client credentials"}.
+  Every other endpoint needs "Authorization: Bearer <token>" of a live
+      token; missing, unknown or expired: 401
+      {"error": "invalid or expired token"}.
+  POST /api/v1/auth        {"username", "token"?, "realm"?, "vdom"?, "sn"?,
+      "user_ip"?}.  The user is matched by username (and realm if given;
+      400 if several realms match and none is given): 404 {"error": "user
+      not found"};  403 {"error": "user disabled"} (disabled or locked).
+      With "token" (a code; same secrets, digits, window, replay and
+      lockout rules as FAC mode): 200 {"status": "authenticated"}, else 403
+      {"error": "invalid token"}.  Without "token": a push; 404 {"error":
+      "no mobile token"} if ftm is false, else 200 {"authid": uuid4}, and
+      the push behaviour decides its status: approve / reject become
+      authenticated / rejected "delay" s later; never stays waiting; wait
+      stays waiting until /_sim/push/<user>/approve|reject; 404, 500, 503
+      are the POST's own answer.
+  GET  /api/v1/auth/<authid>[?vdom=]   200 {"status": "waiting" |
+      "authenticated" | "rejected"};  404 {"error": "authid not found"}.
+  GET  /api/v1/auth?sn=<serial>[&chunksize=N][&vdom=]   200 [{"authid",
+      "status"}] of the pushes answered since the last such query, each
+      reported once, oldest answer first, at most chunksize (100..1000,
+      default 500; else 400).  No sn: 400 {"error": "No authid is
+      specified"};  sn not in ftc_serials: 400 {"error": "SN is invalid"}.
+      sn, chunksize and vdom may also come in a JSON body (the docs'
+      example sends {"sn": ...}); the query string wins.  A push started
+      with "sn" is reported only to that serial's queries.
+
 CONTROL API (no authentication; JSON answers; never logged, delayed or
 faulted)
   GET  /_sim/requests    the request log (below), oldest first
-  GET  /_sim/state       pending pushes, faults, delay, settings, counters
+  GET  /_sim/state       pending pushes, faults, delay, settings, counters;
+                         FTC mode adds "ftc": live bearer tokens, logins,
+                         and every push (authid, username, status,
+                         created_at, decided_at, reported)
   POST /_sim/reset       clear log, failure counters, replay state, push
                          overrides, faults, delay, runtime users and
                          settings; every held or delayed request is dropped
-                         (its connection closed without an answer)
+                         (its connection closed without an answer).  FTC:
+                         pushes and batch-query state go too; issued bearer
+                         tokens stay valid (see /_sim/ftc/expire_tokens)
   POST /_sim/push        {"username": "alice"|"*", "action": ..., "delay": s}
                          override a user's push behaviour ("*": everyone;
                          setting "*" clears the per-user overrides)
   POST /_sim/push/<username>/approve   (or /reject), optional body
                          {"wait": s}: decide the oldest pending "wait" push
                          of that user, waiting up to s seconds for one to
-                         arrive.  200 if one was decided, else 404.
+                         arrive.  200 if one was decided, else 404.  (FTC:
+                         the push's status becomes authenticated/rejected.)
   POST /_sim/faults      {"path": "/api/v1/auth/", "status": 503,
                           "body": "text" (or "body_b64"), "content_type": ...,
                           "headers": {"Location": "..."}, "delay": 2.0,
@@ -108,7 +153,10 @@ faulted)
   POST /_sim/delay       {"seconds": 0.5}: delay every API request
   POST /_sim/users       one user object: add, or replace the user with the
                          same username and realm (its counters restart)
-  POST /_sim/settings    {"lockout_after": n, "reject_replay": bool}
+  POST /_sim/settings    {"lockout_after": n, "reject_replay": bool,
+                          "token_lifetime": s (for tokens issued from now)}
+  POST /_sim/ftc/expire_tokens   FTC mode: every live bearer token expires
+                         now (the next call with one gets 401)
 
 REQUEST LOG
   Every API request (not /_sim/) is recorded when it arrives and completed
@@ -119,7 +167,17 @@ REQUEST LOG
     was sent), content_type, user_agent, body_b64 (raw body, base64),
     json (parsed body or null), and also: conn (connection number, to see
     keep-alive), outcome (pending, answered, closed, truncated, client_gone,
-    reset, stopped), ms (time to the answer).
+    reset, stopped), ms (time to the answer), auth (the Authorization
+    scheme presented: "basic", "bearer", "other" or null; never its value),
+    decided_at (epoch seconds when a push was decided, else null).
+    FAC push: decided_at is taken as the 200/401 is written.  FTC push
+    POST: the entry also has authid and push_status (the push's status);
+    decided_at is the moment its status left "waiting" (for approve/reject,
+    exactly created + delay), filled in /_sim/requests once it happened;
+    the --log line, written when the POST is answered, has it only if the
+    push was decided by then.  /api/v1/login entries never hold the
+    client_secret: in json and in body_b64 (the body re-serialised) it is
+    "***"; a /login body that is not a JSON object is logged as "***".
 
 INFERRED (not stated by Fortinet; see fac-api.md)
   Concatenated password+code mode rejects the plain password; push 401 has
@@ -127,6 +185,14 @@ INFERRED (not stated by Fortinet; see fac-api.md)
   API 401 has an empty body; limit 0 means the maximum; non-JSON request
   Content-Type is 400; user and realm names compare exactly (case
   sensitive); the username of a push is at most 50 characters (400).
+  FTC: every status and error text of /api/v1/auth except 200 and the
+  batch query's 400s: a wrong code is 403 {"error": "invalid token"}
+  (FTC's docs don't say; pam_fac reads 200 as accepted, 401 as an expired
+  bearer token, 403 as rejected, 404 as an unknown user), unknown user
+  404, disabled 403, no mobile token 404, push start 200 (not 201);
+  the 401 texts and WWW-Authenticate: Bearer; login with missing fields
+  is 401, a non-JSON body 400; an unknown authid 404; sn filtering of the
+  batch query; "token": "" is a (wrong) code, not a push request.
 """
 
 import argparse
@@ -184,6 +250,9 @@ TOKEN_STATUSES = ("new", "available", "pending", "assigned")
 TOKENS_DEFAULT_LIMIT = 20
 TOKENS_MAX_LIMIT = 1000
 TOKENS_PATH = "/api/v1/fortitokens/"
+DEFAULT_TOKEN_LIFETIME = 3600   # FTC bearer tokens: "one hour" (fac-api.md)
+MAX_TOKEN_LIFETIME = 10 ** 7
+MODES = ("fac", "ftc")
 
 # Why a wait ended (besides a push decision "approve"/"reject").
 TIMEOUT = "timeout"
@@ -348,6 +417,9 @@ class Config:
     tokens: tuple                    # of Token, file order then generated
     lockout_after: int = 0
     reject_replay: bool = False
+    ftc_clients: tuple = ()          # FTC mode: of (client_id, client_secret)
+    ftc_serials: tuple = ()          # FTC mode: serials the batch query knows
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME
 
 
 def synthetic_token(i):
@@ -358,9 +430,34 @@ def synthetic_token(i):
     return Token(f"FTK200{i:010X}", "ftk", status)
 
 
+def check_token_lifetime(value, where):
+    if not 1 <= value <= MAX_TOKEN_LIFETIME:
+        raise ConfigError(f"{where}: token_lifetime must be 1..{MAX_TOKEN_LIFETIME} seconds")
+    return value
+
+
+def parse_ftc_clients(obj):
+    clients = []
+    for i, item in enumerate(_take(obj, "ftc_clients", list, [], "users file")):
+        where = f"ftc_clients[{i}]"
+        _check_keys(item, ("client_id", "client_secret"), where)
+        client_id = _take(item, "client_id", str, "", where)
+        secret = _take(item, "client_secret", str, "", where)
+        if not client_id or not secret:
+            raise ConfigError(f"{where}: client_id and client_secret are required")
+        clients.append((client_id, secret))
+    if len({c for c, _ in clients}) != len(clients):
+        raise ConfigError("ftc_clients: the same client_id appears twice")
+    serials = _take(obj, "ftc_serials", list, [], "users file")
+    if not all(isinstance(s, str) and s for s in serials):
+        raise ConfigError("ftc_serials: must be non-empty strings")
+    return tuple(clients), tuple(serials)
+
+
 def parse_config(obj):
     _check_keys(obj, ("api_users", "lockout_after", "reject_replay", "users", "tokens",
-                      "generate_tokens"), "users file")
+                      "generate_tokens", "ftc_clients", "ftc_serials", "token_lifetime"),
+                "users file")
     api_users = {}
     for i, item in enumerate(_take(obj, "api_users", list, [], "users file")):
         where = f"api_users[{i}]"
@@ -389,8 +486,12 @@ def parse_config(obj):
     lockout = _take(obj, "lockout_after", int, 0, "users file")
     if lockout < 0:
         raise ConfigError("lockout_after must be 0 or more")
+    ftc_clients, ftc_serials = parse_ftc_clients(obj)
+    lifetime = check_token_lifetime(
+        _take(obj, "token_lifetime", int, DEFAULT_TOKEN_LIFETIME, "users file"), "users file")
     return Config(api_users, users, tuple(tokens), lockout,
-                  _take(obj, "reject_replay", bool, False, "users file"))
+                  _take(obj, "reject_replay", bool, False, "users file"),
+                  ftc_clients, ftc_serials, lifetime)
 
 
 def load_config(path):
@@ -541,6 +642,7 @@ class Simulator:
         self._tls_failures = 0
         self._stopping = False
         self._waiters = set()
+        self._parts = {}                                    # name -> part, see attach()
         self._reset_state()
 
     def _reset_state(self):
@@ -554,7 +656,38 @@ class Simulator:
         self._delay = 0.0
         self._log = []
         self._settings = {"lockout_after": self.config.lockout_after,
-                          "reject_replay": self.config.reject_replay}
+                          "reject_replay": self.config.reject_replay,
+                          "token_lifetime": self.config.token_lifetime}
+
+    @property
+    def lock(self):
+        """The lock guarding all state; attached parts guard theirs with it too."""
+        return self._lock
+
+    def attach(self, name, part):
+        """Add a personality's own state (ftc_sim.FtcState). Under the lock:
+        part.reset() runs on /_sim/reset; part.settle() runs before the log or
+        the state is read (to apply changes that fell due); part.state() is
+        shown as state()[name]; part.control_routes() maps (method, path) to
+        handler(body) -> Reply, for ControlApi."""
+        with self._lock:
+            self._parts[name] = part
+
+    def control_route(self, method, path):
+        """(handler, None), or (None, allowed methods) if only the method is wrong,
+        or (None, None) when no attached part serves path."""
+        with self._lock:
+            routes = {}
+            for part in self._parts.values():
+                routes.update(part.control_routes())
+        if (method, path) in routes:
+            return routes[(method, path)], None
+        allowed = [m for (m, p) in routes if p == path]
+        return None, (allowed or None)
+
+    def setting(self, name):
+        with self._lock:
+            return self._settings[name]
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -563,6 +696,8 @@ class Simulator:
             for waiter in list(self._waiters):
                 waiter.wake(RESET)
             self._reset_state()
+            for part in self._parts.values():
+                part.reset()
 
     def stop(self):
         """Make every held request end now; called once on SIGTERM/SIGINT."""
@@ -601,9 +736,16 @@ class Simulator:
             if self._stopping:
                 waiter.wake(STOPPED)
             if pending_user is not None:
-                self._pending[pending_user].append(waiter)
-                self._pending_changed.notify_all()
+                self.add_pending(pending_user, waiter)
         return waiter
+
+    def add_pending(self, username, item):
+        """Queue a push that /_sim/push/<username>/approve|reject decides: any
+        object whose wake(decision) returns True if it took the decision (a
+        Waiter here, an FTC push in ftc_sim)."""
+        with self._lock:
+            self._pending[username].append(item)
+            self._pending_changed.notify_all()
 
     def close_waiter(self, waiter):
         with self._lock:
@@ -753,6 +895,8 @@ class Simulator:
 
     def state(self):
         with self._lock:
+            for part in self._parts.values():
+                part.settle()
             return {
                 "pending_pushes": {u: len(q) for u, q in self._pending.items() if q},
                 "faults": [f.describe() for f in self._faults],
@@ -765,19 +909,21 @@ class Simulator:
                 "failures": {f"{u}@{r}" if r else u: n for (u, r), n in self._failures.items()},
                 "connections": self._connections,
                 "tls_handshake_failures": self._tls_failures,
+                **{name: part.state() for name, part in self._parts.items()},
             }
 
     # -- request log ---------------------------------------------------------
 
-    def log_request(self, conn, method, path, query, api_user, content_type,
+    def log_request(self, conn, method, path, query, api_user, auth, content_type,
                     user_agent, body):
+        """A new log entry; `body` is what may be logged (see FacApi.loggable_body)."""
         entry = {
             "seq": None, "time": time.time(), "method": method, "path": path,
             "query": query, "api_user": api_user, "status": None,
             "content_type": content_type, "user_agent": user_agent,
             "body_b64": base64.b64encode(body).decode("ascii"),
             "json": parse_json_or_none(body), "conn": conn,
-            "outcome": "pending", "ms": None,
+            "outcome": "pending", "ms": None, "auth": auth, "decided_at": None,
         }
         with self._lock:
             self._seq += 1
@@ -785,9 +931,13 @@ class Simulator:
             self._log.append(entry)
         return entry
 
-    def finish_request(self, entry, status, outcome):
+    def finish_request(self, entry, status, outcome, fields=None):
+        """Complete an entry, adding `fields` (a Reply's log fields) to it."""
         with self._lock:
             if entry["outcome"] == "pending":
+                for part in self._parts.values():
+                    part.settle()  # an FTC push due by now shows as decided
+                entry.update(fields or {})
                 self._finish_locked(entry, status, outcome)
 
     def _finish_locked(self, entry, status, outcome):
@@ -799,6 +949,8 @@ class Simulator:
 
     def requests(self):
         with self._lock:
+            for part in self._parts.values():
+                part.settle()
             return [dict(entry) for entry in self._log]
 
 
@@ -820,6 +972,7 @@ class Reply:
     headers: tuple = ()
     action: str = "respond"          # respond | truncate | drop (close, no answer)
     outcome: str = "answered"        # for the request log
+    log: dict = dataclasses.field(default_factory=dict)  # more request log fields
 
 
 def text_reply(status, text=""):
@@ -833,6 +986,14 @@ def json_reply(obj, status=200):
 def drop(outcome):
     """Close the connection without answering."""
     return Reply(status=None, action="drop", outcome=outcome)
+
+
+def auth_scheme(header):
+    """What the request log records of an Authorization header: its scheme only."""
+    scheme = (header or "").strip().partition(" ")[0].lower()
+    if not scheme:
+        return None
+    return scheme if scheme in ("basic", "bearer") else "other"
 
 
 def parse_basic_auth(header):
@@ -874,13 +1035,37 @@ def string_field(fields, name, required=False):
 class ApiRequest:
     """What the FAC API handlers see of one HTTP request."""
 
-    def __init__(self, method, path, query, headers, body, wait):
+    def __init__(self, method, path, query, headers, body, wait, entry=None):
         self.method = method
         self.path = path          # normalised: always ends with "/"
         self.query = query
         self.headers = headers
         self.body = body
         self.wait = wait          # wait(timeout, pending_user=None) -> reason
+        self.entry = entry        # its request log entry (Simulator.log_request)
+
+
+def delay_and_fault(sim, req):
+    """The global delay, then the first matching fault: the Reply that ends
+    the request here, or None to go on with the normal answer."""
+    if sim.delay > 0:
+        reason = req.wait(sim.delay)
+        if reason != TIMEOUT:
+            return drop(reason)
+    fault = sim.take_fault(req.path)
+    if fault is None:
+        return None
+    if fault.delay > 0:
+        reason = req.wait(fault.delay)
+        if reason != TIMEOUT:
+            return drop(reason)
+    if fault.action == "close":
+        return drop("closed")
+    if fault.action == "hang":
+        return drop(req.wait(None))
+    return Reply(fault.status, fault.body, fault.content_type, fault.headers,
+                 action=fault.action,
+                 outcome="truncated" if fault.action == "truncate" else "answered")
 
 
 class FacApi:
@@ -895,14 +1080,14 @@ class FacApi:
             TOKENS_PATH: ("GET", self.fortitokens),
         }
 
+    def loggable_body(self, path, body):
+        """The request body as the request log may keep it: all of it, here."""
+        return body
+
     def handle(self, req):
-        if self.sim.delay > 0:
-            reason = req.wait(self.sim.delay)
-            if reason != TIMEOUT:
-                return drop(reason)
-        fault = self.sim.take_fault(req.path)
-        if fault is not None:
-            return self._fault_reply(fault, req)
+        early = delay_and_fault(self.sim, req)
+        if early is not None:
+            return early
         if req.path not in self.routes:
             return text_reply(404, "Not Found")
         method, handler = self.routes[req.path]
@@ -918,19 +1103,6 @@ class FacApi:
             return handler(req)
         except BadRequest as exc:
             return text_reply(400, str(exc))
-
-    def _fault_reply(self, fault, req):
-        if fault.delay > 0:
-            reason = req.wait(fault.delay)
-            if reason != TIMEOUT:
-                return drop(reason)
-        if fault.action == "close":
-            return drop("closed")
-        if fault.action == "hang":
-            return drop(req.wait(None))
-        return Reply(fault.status, fault.body, fault.content_type, fault.headers,
-                     action=fault.action,
-                     outcome="truncated" if fault.action == "truncate" else "answered")
 
     def _check_api_user(self, authorization):
         credentials = parse_basic_auth(authorization)
@@ -1015,10 +1187,12 @@ class FacApi:
             reason = req.wait(behaviour.delay)
             if reason == TIMEOUT:
                 reason = action
-        if reason == "approve":
-            return text_reply(200)
-        if reason == "reject":
-            return text_reply(401)  # inferred: FAC documents no body for this
+        if reason in ("approve", "reject"):
+            # 200 approved; 401 rejected, inferred: FAC documents no body for it.
+            reply = text_reply(200 if reason == "approve" else 401)
+            # For latency benchmarks: the answer is written right after this.
+            reply.log["decided_at"] = time.time()
+            return reply
         return drop(reason)
 
     # -- /fortitokens/ -------------------------------------------------------
@@ -1124,6 +1298,11 @@ class ControlApi:
             return self._decide(path, self._object(body, allow_empty=True))
         if any(p == path for (_, p) in simple):
             return json_reply({"error": "method not allowed"}, 405)
+        handler, allowed = self.sim.control_route(method, path)  # e.g. /_sim/ftc/...
+        if handler is not None:
+            return handler(body)
+        if allowed:
+            return json_reply({"error": "method not allowed"}, 405)
         return json_reply({"error": "no such control endpoint"}, 404)
 
     @staticmethod
@@ -1172,7 +1351,7 @@ class ControlApi:
         return json_reply({"ok": True, "replaced": self.sim.put_user(User.from_json(obj))})
 
     def _settings(self, obj):
-        _check_keys(obj, ("lockout_after", "reject_replay"), "settings")
+        _check_keys(obj, ("lockout_after", "reject_replay", "token_lifetime"), "settings")
         changes = {}
         if "lockout_after" in obj:
             changes["lockout_after"] = _take(obj, "lockout_after", int, 0, "settings")
@@ -1180,6 +1359,10 @@ class ControlApi:
                 raise ConfigError("settings: lockout_after must be 0 or more")
         if "reject_replay" in obj:
             changes["reject_replay"] = _take(obj, "reject_replay", bool, False, "settings")
+        if "token_lifetime" in obj:
+            changes["token_lifetime"] = check_token_lifetime(
+                _take(obj, "token_lifetime", int, DEFAULT_TOKEN_LIFETIME, "settings"),
+                "settings")
         self.sim.update_settings(changes)
         return json_reply({"ok": True})
 
@@ -1257,12 +1440,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle_api(self, path, query, body):
         sim = self.server.sim
-        credentials = parse_basic_auth(self.headers.get("Authorization"))
+        authorization = self.headers.get("Authorization")
+        credentials = parse_basic_auth(authorization)
+        normalised = path if path.endswith("/") else path + "/"
         entry = sim.log_request(
             conn=self.conn_id, method=self.command, path=path, query=query,
             api_user=credentials[0] if credentials else None,
+            auth=auth_scheme(authorization),
             content_type=self.headers.get("Content-Type"),
-            user_agent=self.headers.get("User-Agent"), body=body)
+            user_agent=self.headers.get("User-Agent"),
+            body=self.server.api.loggable_body(normalised, body))
         waiters = []
 
         def wait(timeout, pending_user=None):
@@ -1273,14 +1460,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             finally:
                 sim.close_waiter(waiter)
 
-        normalised = path if path.endswith("/") else path + "/"
-        request = ApiRequest(self.command, normalised, query, self.headers, body, wait)
+        request = ApiRequest(self.command, normalised, query, self.headers, body, wait, entry)
         reply = self.server.api.handle(request)
         if any(w.client_talked for w in waiters):
             self.close_connection = True
         # Complete the log entry first: a test that reads /_sim/requests right
         # after getting this answer must find it finished.
-        sim.finish_request(entry, reply.status, reply.outcome)
+        sim.finish_request(entry, reply.status, reply.outcome, reply.log)
         self._send(reply)
 
     def _read_body(self):
@@ -1361,10 +1547,10 @@ class SimServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # else server_close() would join held handler threads
 
-    def __init__(self, address, sim, ssl_context=None, verbose=False):
+    def __init__(self, address, sim, ssl_context=None, verbose=False, api=None):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.sim = sim
-        self.api = FacApi(sim)
+        self.api = api or FacApi(sim)  # FacApi, or ftc_sim.FtcApi with --mode ftc
         self.control = ControlApi(sim)
         self.ssl_context = ssl_context
         self.verbose = verbose
@@ -1397,6 +1583,9 @@ def parse_args(argv):
         prog="fac_sim.py", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter, usage=argparse.SUPPRESS)
     parser.add_argument("--users", required=True, help="users file (JSON, see above)")
+    parser.add_argument("--mode", choices=MODES, default="fac",
+                        help="fac: FortiAuthenticator's API (default); "
+                             "ftc: FortiToken Cloud's (see FTC MODE above)")
     parser.add_argument("--cert", help="server certificate (PEM); required unless --plain-http")
     parser.add_argument("--key", help="server private key (PEM); required unless --plain-http")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -1433,8 +1622,12 @@ def main(argv=None):
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     sim = Simulator(config, args.log)
+    api = None
+    if args.mode == "ftc":
+        import ftc_sim  # same directory; it imports this module as fac_sim
+        api = ftc_sim.FtcApi(sim)
     try:
-        server = SimServer((args.host, args.port), sim, context, args.verbose)
+        server = SimServer((args.host, args.port), sim, context, args.verbose, api)
     except OSError as exc:
         fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
     print(f"PORT {server.server_address[1]}", flush=True)
@@ -1449,4 +1642,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # ftc_sim.py does "import fac_sim": let that find this very module rather
+    # than load a second copy (with its own classes) from the same file.
+    sys.modules.setdefault("fac_sim", sys.modules[__name__])
+    sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
     sys.exit(main())

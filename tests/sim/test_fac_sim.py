@@ -3,7 +3,8 @@
 
 Starts fac_sim.py as a subprocess with fresh certificates (make_certs.sh) in
 a temporary directory and talks to it over HTTPS, verifying the server
-against the test CA. Standard library only; finishes in a few seconds.
+against the test CA; a second one runs in FortiToken Cloud mode (--mode ftc).
+Standard library only; finishes in a few seconds.
 """
 
 import base64
@@ -23,6 +24,8 @@ import threading
 import time
 import unicodedata
 import unittest
+import urllib.parse
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -37,6 +40,8 @@ GENERATED_TOKENS = 1500
 with open(os.path.join(HERE, "users.example.json"), encoding="utf-8") as _f:
     EXAMPLE = json.load(_f)
 SECRET = {u["username"]: u.get("totp_secret") for u in EXAMPLE["users"]}
+FTC_CLIENT = EXAMPLE["ftc_clients"][0]
+SERIAL, OTHER_SERIAL = EXAMPLE["ftc_serials"]
 
 # A password that is hard to carry byte for byte: quotes, backslashes,
 # control characters, non-ASCII (incl. outside the BMP).
@@ -45,6 +50,7 @@ HARD_PASSWORD = ('q"uo\'te \\back\\\\slash \x01\x07\x1b[0m\t\r\n'
 
 TMP = None        # module temp dir
 MAIN_SIM = None   # the SimProcess most tests use
+FTC_SIM = None    # the same users file, --mode ftc
 
 
 # --------------------------------------------------------------------------
@@ -206,11 +212,12 @@ def write_users(name, changes):
 
 
 def setUpModule():
-    global TMP, MAIN_SIM
+    global TMP, MAIN_SIM, FTC_SIM
     TMP = tempfile.mkdtemp(prefix="fac_sim_test.")
     unittest.addModuleCleanup(shutil.rmtree, TMP, ignore_errors=True)
     subprocess.run([os.path.join(HERE, "make_certs.sh"), TMP], check=True)
     MAIN_SIM = SimProcess(write_users("users.json", {"generate_tokens": GENERATED_TOKENS}))
+    FTC_SIM = SimProcess(os.path.join(TMP, "users.json"), extra=("--mode", "ftc"))
 
 
 class SimTestCase(unittest.TestCase):
@@ -422,26 +429,32 @@ class ApiTest(SimTestCase):
         self.assertEqual(len({e["conn"] for e in logged()}), 1)
 
     def test_each_answer_is_one_tls_record(self):
-        # An SSL read returns at most one TLS record: if the whole answer comes
-        # back from one recv(), headers and body were written together.
-        context = tls_context()
         api_key = base64.b64encode(f"{API[0]}:{API[1]}".encode()).decode()
-        with socket.create_connection(("127.0.0.1", MAIN_SIM.port), timeout=5) as raw:
-            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-                for path, body in (("/api/v1/auth/", b'{"username":"alice","password":"x"}'),
-                                   ("/api/v1/fortitokens/?limit=3", b"")):
-                    method = "POST" if body else "GET"
-                    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                            f"Authorization: Basic {api_key}\r\n"
-                            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
-                    tls.sendall(head.encode() + body)
-                    time.sleep(0.15)
-                    data = tls.recv(65536)
-                    headers, _, payload = data.partition(b"\r\n\r\n")
-                    length = int([line.split(b":")[1] for line in headers.split(b"\r\n")
-                                  if line.lower().startswith(b"content-length")][0])
-                    self.assertGreater(length, 0)
-                    self.assertEqual(len(payload), length, data)
+        assert_one_record_answers(self, MAIN_SIM, f"Basic {api_key}", (
+            ("/api/v1/auth/", b'{"username":"alice","password":"x"}'),
+            ("/api/v1/fortitokens/?limit=3", b"")))
+
+
+def assert_one_record_answers(test, sim, authorization, requests):
+    """Send (path, body) requests (POST if a body, else GET) on one connection.
+    An SSL read returns at most one TLS record: if the whole answer comes back
+    from one recv(), headers and body were written together."""
+    context = tls_context()
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            for path, body in requests:
+                method = "POST" if body else "GET"
+                head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        f"Authorization: {authorization}\r\n"
+                        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+                tls.sendall(head.encode() + body)
+                time.sleep(0.15)
+                data = tls.recv(65536)
+                headers, _, payload = data.partition(b"\r\n\r\n")
+                length = int([line.split(b":")[1] for line in headers.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")][0])
+                test.assertGreater(length, 0)
+                test.assertEqual(len(payload), length, data)
 
 
 # --------------------------------------------------------------------------
@@ -528,6 +541,28 @@ class PushTest(SimTestCase):
             post(self.PUSH, {"username": "alice"}, timeout=0.4)
         entry = wait_until(lambda: [e for e in logged() if e["outcome"] == "client_gone"])[0]
         self.assertIsNone(entry["status"])
+
+    def test_decided_at_is_logged(self):
+        start = time.time()
+        self.assertEqual(self.push("alice").status, 200)
+        end = time.time()
+        entry = logged()[-1]
+        self.assertTrue(start + 0.19 <= entry["decided_at"] <= end, (start, entry, end))
+        self.assertEqual(entry["auth"], "basic")
+        control("push", {"username": "alice", "action": "wait"})
+        result = {}
+        client = threading.Thread(target=lambda: result.update(r=self.push("alice")),
+                                  daemon=True)
+        client.start()
+        wait_until(lambda: control("state", method="GET").json()["pending_pushes"])
+        before = time.time()
+        self.assertEqual(control("push/alice/reject").status, 200)
+        client.join(5)
+        self.assertEqual(result["r"].status, 401)
+        self.assertTrue(before <= logged()[-1]["decided_at"] <= time.time())
+        self.assertEqual(post("/api/v1/auth/", {"username": "alice", "password": "x"}).status,
+                         401)
+        self.assertIsNone(logged()[-1]["decided_at"])  # not a push
 
     def test_fields_are_logged(self):
         fields = {"username": "alice", "realm": None, "user_ip": "203.0.113.5",
@@ -715,6 +750,381 @@ class FaultTest(SimTestCase):
 
 
 # --------------------------------------------------------------------------
+# FortiToken Cloud mode (--mode ftc), on FTC_SIM
+
+def ftc(method, path, body=None, token=None, headers=None, **kw):
+    """One request to FTC_SIM, with "Authorization: Bearer <token>" if given."""
+    hdrs = {"Authorization": f"Bearer {token}"} if token else {}
+    hdrs.update(headers or {})
+    return request(FTC_SIM, method, path, body, auth=None, headers=hdrs, **kw)
+
+
+def ftc_control(path, obj=None, method="POST"):
+    return control(path, obj, method, sim=FTC_SIM)
+
+
+def ftc_login(client=FTC_CLIENT):
+    resp = ftc("POST", "/api/v1/login", client)
+    assert resp.status == 201, (resp.status, resp.body)
+    return resp.json()["access_token"]
+
+
+class FtcTestCase(unittest.TestCase):
+    def setUp(self):
+        self.assertEqual(ftc_control("reset").status, 200)
+        self.token = ftc_login()
+
+    def api(self, method, path, body=None, **kw):
+        return ftc(method, path, body, token=self.token, **kw)
+
+    def assertJson(self, resp, status, obj):
+        self.assertEqual((resp.status, resp.json()), (status, obj))
+        self.assertEqual(resp.headers["Content-Type"], "application/json")
+
+    def code(self, username, code, **fields):
+        return self.api("POST", "/api/v1/auth", dict(username=username, token=code, **fields))
+
+    def push(self, username, **fields):
+        resp = self.api("POST", "/api/v1/auth", dict(username=username, **fields))
+        self.assertEqual(resp.status, 200, resp.body)
+        authid = resp.json()["authid"]
+        self.assertEqual(uuid.UUID(authid).version, 4)
+        return authid
+
+    def status_of(self, authid, query=""):
+        resp = self.api("GET", f"/api/v1/auth/{authid}{query}")
+        self.assertEqual(resp.status, 200, resp.body)
+        return resp.json()["status"]
+
+    def batch(self, query=f"?sn={SERIAL}", status=200, **kw):
+        resp = self.api("GET", "/api/v1/auth" + query, **kw)
+        self.assertEqual(resp.status, status, resp.body)
+        return resp.json()
+
+    def ftc_state(self):
+        return ftc_control("state", method="GET").json()["ftc"]
+
+
+class FtcLoginTest(FtcTestCase):
+    BAD_CREDENTIALS = {"error": "invalid client credentials"}
+    BAD_BEARER = {"error": "invalid or expired token"}
+
+    def test_login_ok_and_bad(self):
+        resp = ftc("POST", "/api/v1/login", FTC_CLIENT)
+        self.assertEqual(resp.status, 201)
+        self.assertEqual(sorted(resp.json()), ["access_token", "expires_in"])
+        self.assertEqual(resp.json()["expires_in"], 3600)
+        self.assertGreaterEqual(len(resp.json()["access_token"]), 20)
+        self.assertNotEqual(resp.json()["access_token"], self.token)
+        client_id, secret = FTC_CLIENT["client_id"], FTC_CLIENT["client_secret"]
+        for body in ({"client_id": client_id, "client_secret": "wrong"},
+                     {"client_id": "nobody", "client_secret": secret},
+                     {"client_id": client_id, "client_secret": secret + "x"},
+                     {"client_id": client_id}, {"client_secret": secret}, {},
+                     {"client_id": 5, "client_secret": secret},
+                     {"client_id": client_id, "client_secret": None}):
+            with self.subTest(body=body):
+                self.assertJson(ftc("POST", "/api/v1/login", body), 401, self.BAD_CREDENTIALS)
+        self.assertEqual(ftc("POST", "/api/v1/login", b"nope").status, 400)
+        self.assertEqual(ftc("POST", "/api/v1/login", FTC_CLIENT,
+                             content_type="application/x-www-form-urlencoded").status, 400)
+        self.assertEqual(ftc("GET", "/api/v1/login").status, 405)
+        self.assertEqual(ftc("POST", "/api/v1/login/", FTC_CLIENT).status, 201)
+        ftc_control("faults", {"path": "/api/v1/login", "status": 503, "count": 1})
+        self.assertEqual(ftc("POST", "/api/v1/login", FTC_CLIENT).status, 503)
+        self.assertEqual(ftc("POST", "/api/v1/login", FTC_CLIENT).status, 201)
+
+    def test_bearer_required(self):
+        unknown = f"/api/v1/auth/{uuid.uuid4()}"
+        code = {"username": "alice", "token": "123456"}
+        basic = "Basic " + base64.b64encode(f"{API[0]}:{API[1]}".encode()).decode()
+        for authorization in (None, "Bearer", "Bearer ", f"Bearer {self.token}x",
+                              f"Token {self.token}", basic, self.token):
+            with self.subTest(authorization=authorization):
+                headers = {"Authorization": authorization} if authorization else {}
+                for method, path, body in (("POST", "/api/v1/auth", code),
+                                           ("GET", unknown, None),
+                                           ("GET", f"/api/v1/auth?sn={SERIAL}", None)):
+                    resp = ftc(method, path, body, headers=headers)
+                    self.assertJson(resp, 401, self.BAD_BEARER)
+                    self.assertTrue(resp.headers["WWW-Authenticate"].startswith("Bearer"))
+        self.assertEqual(ftc("GET", unknown, headers={"Authorization": f"bearer {self.token}"})
+                         .status, 404)  # the scheme is case-insensitive: accepted
+        self.assertEqual(self.api("GET", unknown).status, 404)
+
+    def test_each_answer_is_one_tls_record(self):
+        assert_one_record_answers(self, FTC_SIM, f"Bearer {self.token}", (
+            ("/api/v1/auth", b'{"username":"alice"}'),
+            (f"/api/v1/auth?sn={SERIAL}", b""),
+            ("/api/v1/login", json.dumps(FTC_CLIENT).encode())))
+
+    def test_routing(self):
+        for method, path, status in (("GET", "/api/v1/fortitokens/", 404),
+                                     ("POST", "/api/v1/pushauth/", 404),
+                                     ("GET", "/api/v1/auth/a/b", 404), ("GET", "/", 404),
+                                     ("PUT", "/api/v1/auth", 405),
+                                     ("DELETE", f"/api/v1/auth/{uuid.uuid4()}", 405)):
+            with self.subTest(method=method, path=path):
+                self.assertEqual(ftc(method, path).status, status)
+        self.assertEqual(control("ftc/expire_tokens").status, 404)  # FAC mode has no FTC
+        self.assertEqual(ftc_control("ftc/expire_tokens", method="GET").status, 405)
+
+    def test_expiry_via_control_and_relogin(self):
+        probe = f"/api/v1/auth/{uuid.uuid4()}"
+        self.assertEqual(self.api("GET", probe).status, 404)
+        ftc_control("reset")
+        self.assertEqual(self.api("GET", probe).status, 404)  # reset keeps tokens
+        self.assertGreaterEqual(self.ftc_state()["live_tokens"], 1)
+        resp = ftc_control("ftc/expire_tokens")
+        self.assertEqual(resp.status, 200)
+        self.assertGreaterEqual(resp.json()["expired"], 1)
+        self.assertJson(self.api("GET", probe), 401, self.BAD_BEARER)
+        self.assertEqual(self.ftc_state()["live_tokens"], 0)
+        self.token = ftc_login()
+        self.assertEqual(self.api("GET", probe).status, 404)
+        self.assertEqual(self.ftc_state()["live_tokens"], 1)
+
+    def test_token_lifetime_setting(self):
+        self.assertEqual(ftc_control("settings", {"token_lifetime": 1}).status, 200)
+        resp = ftc("POST", "/api/v1/login", FTC_CLIENT)
+        self.assertEqual(resp.json()["expires_in"], 1)
+        short = resp.json()["access_token"]
+        probe = f"/api/v1/auth/{uuid.uuid4()}"
+        self.assertEqual(ftc("GET", probe, token=short).status, 404)
+        time.sleep(1.05)
+        self.assertEqual(ftc("GET", probe, token=short).status, 401)
+        self.assertEqual(self.api("GET", probe).status, 404)  # issued before: an hour
+        for value in (0, -1, "60", 1.5):
+            self.assertEqual(ftc_control("settings", {"token_lifetime": value}).status, 400)
+        ftc_control("reset")
+        self.assertEqual(ftc("POST", "/api/v1/login", FTC_CLIENT).json()["expires_in"], 3600)
+
+
+class FtcCodeTest(FtcTestCase):
+    OK = {"status": "authenticated"}
+    WRONG = {"error": "invalid token"}
+
+    def test_codes(self):
+        away_from_step_boundary()
+        cases = [
+            (("alice", oathtool(SECRET["alice"])), {}, 200, self.OK),
+            (("alice", wrong_code(SECRET["alice"])), {}, 403, self.WRONG),
+            (("alice", ""), {}, 403, self.WRONG),
+            (("alice", oathtool(SECRET["alice"])),
+             {"vdom": "root", "sn": SERIAL, "user_ip": "203.0.113.5"}, 200, self.OK),
+            (("nobody", "123456"), {}, 404, {"error": "user not found"}),
+            (("carol", oathtool(SECRET["carol"])), {}, 403, {"error": "user disabled"}),
+            (("bob", oathtool(SECRET["bob"])), {}, 200, self.OK),   # no push, codes work
+            (("dave", "123456"), {}, 403, self.WRONG),                # no token at all
+            (("erin", oathtool(SECRET["erin"])), {}, 403, self.WRONG),  # out of sync
+            (("frank", oathtool(SECRET["frank"])), {"realm": "corp"}, 200, self.OK),
+            (("frank", oathtool(SECRET["frank"])), {}, 200, self.OK),  # one frank: no realm needed
+            (("frank", oathtool(SECRET["frank"])), {"realm": "other"}, 404,
+             {"error": "user not found"}),
+            (("alice", oathtool(SECRET["alice"])), {"realm": "corp"}, 404,
+             {"error": "user not found"}),
+        ]
+        for (username, code), extra, status, answer in cases:
+            with self.subTest(username=username, extra=extra):
+                self.assertJson(self.code(username, code, **extra), status, answer)
+
+    def test_lockout_and_bad_requests(self):
+        ftc_control("settings", {"lockout_after": 2})
+        for _ in range(2):
+            self.assertJson(self.code("alice", wrong_code(SECRET["alice"])), 403, self.WRONG)
+        self.assertJson(self.code("alice", oathtool(SECRET["alice"])), 403,
+                        {"error": "user disabled"})
+        for body in ({"token": "123456"}, {"username": 7}, {"username": "alice", "token": 1},
+                     {"username": "alice", "vdom": 1}, b"not json", b"[]"):
+            with self.subTest(body=body):
+                resp = self.api("POST", "/api/v1/auth", body)
+                self.assertEqual(resp.status, 400)
+                self.assertIn("error", resp.json())
+        resp = self.api("POST", "/api/v1/auth", {"username": "alice"},
+                        content_type="text/plain")
+        self.assertEqual(resp.status, 400)
+
+
+class FtcPushTest(FtcTestCase):
+    def test_approve_then_poll(self):
+        ftc_control("push", {"username": "alice", "action": "approve", "delay": 0.5})
+        start = time.time()
+        authid = self.push("alice")
+        self.assertEqual(self.status_of(authid), "waiting")
+        wait_until(lambda: self.status_of(authid) != "waiting")
+        seen = time.time()
+        self.assertEqual(self.status_of(authid), "authenticated")
+        push = self.ftc_state()["pushes"][0]
+        self.assertEqual((push["authid"], push["status"], push["username"]),
+                         (authid, "authenticated", "alice"))
+        self.assertAlmostEqual(push["decided_at"], push["created_at"] + 0.5, places=3)
+        self.assertTrue(start + 0.5 <= push["decided_at"] <= seen, (start, push, seen))
+        entry = [e for e in logged(FTC_SIM) if e["method"] == "POST" and e["json"]
+                 and e["json"].get("username") == "alice"][0]
+        self.assertEqual((entry["authid"], entry["push_status"], entry["decided_at"]),
+                         (authid, "authenticated", push["decided_at"]))
+        self.assertEqual(self.status_of(authid), "authenticated")  # and stays so
+
+    def test_reject(self):
+        authid = self.push("grace")  # the file: reject after 0.2 s
+        wait_until(lambda: self.status_of(authid) != "waiting")
+        self.assertEqual(self.status_of(authid), "rejected")
+        self.assertIsNotNone(self.ftc_state()["pushes"][0]["decided_at"])
+
+    def test_never_stays_waiting(self):
+        ftc_control("push", {"username": "alice", "action": "never"})
+        authid = self.push("alice")
+        time.sleep(0.3)
+        self.assertEqual(self.status_of(authid), "waiting")
+        self.assertEqual(ftc_control("push/alice/approve").status, 404)  # not decidable
+        state = ftc_control("state", method="GET").json()
+        self.assertEqual((state["ftc"]["waiting_pushes"], state["pending_pushes"]), (1, {}))
+        self.assertIsNone(state["ftc"]["pushes"][0]["decided_at"])
+        ftc_control("reset")  # pushes are forgotten
+        self.assertJson(self.api("GET", f"/api/v1/auth/{authid}"), 404,
+                        {"error": "authid not found"})
+
+    def test_wait_decided_by_control(self):
+        ftc_control("push", {"username": "alice", "action": "wait"})
+        authid = self.push("alice")
+        self.assertEqual(ftc_control("state", method="GET").json()["pending_pushes"],
+                         {"alice": 1})
+        time.sleep(0.1)
+        self.assertEqual(self.status_of(authid), "waiting")
+        before = time.time()
+        self.assertEqual(ftc_control("push/alice/approve").status, 200)
+        after = time.time()
+        self.assertEqual(self.status_of(authid), "authenticated")
+        self.assertTrue(before <= self.ftc_state()["pushes"][0]["decided_at"] <= after)
+        self.assertEqual(ftc_control("push/alice/approve").status, 404)  # nothing pending
+        # A decision that waits for its push to arrive.
+        result = {}
+        decider = threading.Thread(daemon=True, target=lambda: result.update(
+            r=ftc_control("push/alice/reject", {"wait": 3})))
+        decider.start()
+        second = self.push("alice")
+        decider.join(5)
+        self.assertEqual(result["r"].status, 200)
+        self.assertEqual(self.status_of(second), "rejected")
+
+    def test_push_errors(self):
+        self.assertJson(self.api("POST", "/api/v1/auth", {"username": "bob"}), 404,
+                        {"error": "no mobile token"})
+        self.assertJson(self.api("POST", "/api/v1/auth", {"username": "nobody"}), 404,
+                        {"error": "user not found"})
+        self.assertJson(self.api("POST", "/api/v1/auth", {"username": "carol"}), 403,
+                        {"error": "user disabled"})
+        for action in ("500", "503", "404"):
+            ftc_control("push", {"username": "alice", "action": action})
+            resp = self.api("POST", "/api/v1/auth", {"username": "alice"})
+            self.assertEqual(resp.status, int(action))
+            self.assertIn("error", resp.json())
+        ftc_control("push", {"username": "*", "action": "reject", "delay": 0})
+        self.assertEqual(self.status_of(self.push("alice")), "rejected")
+        self.assertEqual(self.ftc_state()["pushes"][0]["status"], "rejected")
+
+    def test_vdom_accepted(self):
+        authid = self.push("alice", vdom="root", user_ip="203.0.113.5", realm=None)
+        wait_until(lambda: self.status_of(authid, "?vdom=root") == "authenticated")
+        self.assertEqual(self.batch(f"?sn={SERIAL}&vdom=root"),
+                         [{"authid": authid, "status": "authenticated"}])
+        self.assertEqual(self.batch(f"?vdom=root&sn={SERIAL}&chunksize=100"), [])
+        self.assertEqual(self.ftc_state()["pushes"][0]["vdom"], "root")
+
+
+class FtcBatchTest(FtcTestCase):
+    def test_answered_once(self):
+        self.assertEqual(self.batch(), [])
+        ftc_control("push", {"username": "alice", "action": "approve", "delay": 0})
+        ftc_control("push", {"username": "grace", "action": "reject", "delay": 0})
+        ftc_control("push", {"username": "frank", "action": "wait"})
+        first, second = self.push("alice"), self.push("grace")
+        third = self.push("frank", realm="corp")
+        self.assertEqual(self.batch(), [{"authid": first, "status": "authenticated"},
+                                        {"authid": second, "status": "rejected"}])
+        self.assertEqual(self.batch(), [])
+        self.assertEqual(self.status_of(first), "authenticated")  # still readable by authid
+        self.assertEqual(ftc_control("push/frank/approve").status, 200)
+        self.assertEqual(self.batch(f"?sn={OTHER_SERIAL}"),   # no sn: any serial gets it
+                         [{"authid": third, "status": "authenticated"}])
+        self.assertEqual(self.batch(), [])
+        # A push started with an sn is reported only to that serial.
+        fourth = self.push("alice", sn=OTHER_SERIAL)
+        self.assertEqual(self.batch(), [])
+        self.assertEqual(self.batch(f"?sn={OTHER_SERIAL}"),
+                         [{"authid": fourth, "status": "authenticated"}])
+        # The docs' example sends the sn in a JSON body.
+        fifth = self.push("alice")
+        self.assertEqual(self.batch("", body={"sn": SERIAL}),
+                         [{"authid": fifth, "status": "authenticated"}])
+        self.assertEqual(self.ftc_state()["serials"], [SERIAL, OTHER_SERIAL])
+
+    def test_chunksize(self):
+        ftc_control("push", {"username": "alice", "action": "approve", "delay": 0})
+        conn = connect(FTC_SIM)
+        try:
+            authids = [request(FTC_SIM, "POST", "/api/v1/auth", {"username": "alice"}, auth=None,
+                               headers={"Authorization": f"Bearer {self.token}"},
+                               conn=conn).json()["authid"] for _ in range(101)]
+        finally:
+            conn.close()
+        for query in ("99", "1001", "abc", "", "-100", "1e3", "100.0", "\u0661\u0660\u0660"):
+            with self.subTest(chunksize=query):
+                resp = self.api("GET", f"/api/v1/auth?sn={SERIAL}&chunksize="
+                                + urllib.parse.quote(query))
+                self.assertEqual(resp.status, 400)
+                self.assertIn("chunksize", resp.json()["error"])
+        chunk = self.batch(f"?sn={SERIAL}&chunksize=100")
+        self.assertEqual([a["authid"] for a in chunk], authids[:100])
+        self.assertEqual(self.batch(f"?sn={SERIAL}&chunksize=1000"),
+                         [{"authid": authids[100], "status": "authenticated"}])
+        self.assertEqual(self.batch(), [])
+
+    def test_invalid(self):
+        no_authid = {"error": "No authid is specified"}
+        self.assertJson(self.api("GET", "/api/v1/auth"), 400, no_authid)
+        self.assertJson(self.api("GET", "/api/v1/auth/"), 400, no_authid)
+        self.assertJson(self.api("GET", "/api/v1/auth?vdom=root"), 400, no_authid)
+        for sn in ("NOPE", "", SERIAL.lower()):
+            with self.subTest(sn=sn):
+                self.assertJson(self.api("GET", f"/api/v1/auth?sn={sn}"), 400,
+                                {"error": "SN is invalid"})
+        self.assertJson(self.api("GET", "/api/v1/auth", body={"sn": "NOPE"}), 400,
+                        {"error": "SN is invalid"})
+
+
+class FtcLogTest(FtcTestCase):
+    def test_masking_and_auth_kind(self):
+        secret = FTC_CLIENT["client_secret"]
+        ftc("POST", "/api/v1/login", {"client_id": "x", "client_secret": secret + "-typo"})
+        ftc("POST", "/api/v1/login", b"client_secret=" + secret.encode())  # not JSON
+        self.assertEqual(self.api("GET", f"/api/v1/auth/{uuid.uuid4()}").status, 404)
+        basic = "Basic " + base64.b64encode(f"{API[0]}:{API[1]}".encode()).decode()
+        ftc("GET", "/api/v1/auth", headers={"Authorization": basic})
+        login, typo, not_json, bearer, basic_entry = logged(FTC_SIM)
+        for entry in (login, typo):
+            self.assertEqual(entry["json"], {"client_id": entry["json"]["client_id"],
+                                             "client_secret": "***"})
+            self.assertEqual(json.loads(base64.b64decode(entry["body_b64"])), entry["json"])
+        self.assertEqual((login["json"]["client_id"], login["status"], login["auth"]),
+                         (FTC_CLIENT["client_id"], 201, None))
+        self.assertEqual((base64.b64decode(not_json["body_b64"]), not_json["json"]),
+                         (b"***", None))
+        self.assertEqual((bearer["auth"], bearer["api_user"], bearer["status"]),
+                         ("bearer", None, 404))
+        self.assertEqual((basic_entry["auth"], basic_entry["api_user"], basic_entry["status"]),
+                         ("basic", API[0], 401))
+        # Neither the secret nor any token value is in the log, here or on disk.
+        raw = ftc_control("requests", method="GET").body.decode()
+        with open(FTC_SIM.log_path, encoding="utf-8") as f:
+            on_disk = f.read()
+        for text in (raw, on_disk):
+            self.assertNotIn(secret, text)
+            self.assertNotIn(self.token, text)
+        self.assertIn(f'"seq": {bearer["seq"]},', on_disk)
+
+
+# --------------------------------------------------------------------------
 # Process behaviour, certificates, plain HTTP (each with its own simulator)
 
 class ProcessTest(unittest.TestCase):
@@ -758,18 +1168,55 @@ class ProcessTest(unittest.TestCase):
         self.assertEqual(sim.proc.wait(2), 0)
 
     def test_bad_users_file(self):
-        path = write_users("bad.json", {"users": [{"username": "x", "colour": "red"}]})
-        result = subprocess.run([PYTHON, SIM, "--users", path, "--plain-http"],
+        cases = [({"users": [{"username": "x", "colour": "red"}]}, "colour"),
+                 ({"ftc_clients": [{"client_id": "c"}]}, "client_secret"),
+                 ({"ftc_clients": [{"client_id": "c", "client_secret": "s"}] * 2}, "twice"),
+                 ({"ftc_serials": ["ok", ""]}, "ftc_serials"),
+                 ({"token_lifetime": 0}, "token_lifetime")]
+        for changes, word in cases:
+            with self.subTest(changes=changes):
+                path = write_users("bad.json", changes)
+                result = subprocess.run([PYTHON, SIM, "--users", path, "--plain-http",
+                                         "--mode", "ftc"],
+                                        capture_output=True, text=True, timeout=10)
+                self.assertEqual((result.returncode, result.stdout), (2, ""))
+                self.assertIn(word, result.stderr)
+        result = subprocess.run([PYTHON, SIM, "--users", path, "--plain-http", "--mode", "x"],
                                 capture_output=True, text=True, timeout=10)
         self.assertEqual((result.returncode, result.stdout), (2, ""))
-        self.assertIn("colour", result.stderr)
+        self.assertIn("--mode", result.stderr)
 
     def test_help(self):
         result = subprocess.run([PYTHON, SIM, "--help"], capture_output=True, text=True,
                                 timeout=10)
         self.assertEqual(result.returncode, 0)
-        for word in ("USERS FILE", "CONTROL API", "/_sim/faults", "INFERRED", "--plain-http"):
+        for word in ("USERS FILE", "CONTROL API", "/_sim/faults", "INFERRED", "--plain-http",
+                     "--mode", "FTC MODE", "/api/v1/login", "/_sim/ftc/expire_tokens",
+                     "ftc_clients", "decided_at"):
             self.assertIn(word, result.stdout)
+
+    def test_ftc_mode_sigterm_while_request_is_held(self):
+        sim = SimProcess(os.path.join(TMP, "users.json"), extra=("--mode", "ftc"))
+        control("faults", {"path": "/api/v1/login", "action": "hang"}, sim=sim)
+        errors = []
+
+        def held_login():
+            try:
+                request(sim, "POST", "/api/v1/login", FTC_CLIENT, auth=None, timeout=10)
+            except (http.client.HTTPException, OSError) as exc:
+                errors.append(exc)
+
+        client = threading.Thread(target=held_login, daemon=True)
+        client.start()
+        wait_until(lambda: logged(sim))
+        sim.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(sim.proc.wait(2), 0)
+        client.join(3)
+        self.assertEqual(len(errors), 1)
+        with open(sim.log_path, encoding="utf-8") as f:
+            entry = json.loads(f.readline())
+        self.assertEqual((entry["path"], entry["outcome"], entry["json"]["client_secret"]),
+                         ("/api/v1/login", "stopped", "***"))
 
 
 class CertificateTest(unittest.TestCase):

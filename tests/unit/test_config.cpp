@@ -716,7 +716,7 @@ void bad_value_names_line_and_key(void** /*state*/) {
 
 void unsupported_keys_refused(void** /*state*/) {
     // Keys of interface.md §3 this version does not implement yet.
-    for (const char* key : {"groups", "trusted_networks", "username_map", "grace_period", "server_retry_after"}) {
+    for (const char* key : {"groups", "trusted_networks", "username_map", "grace_period"}) {
         const std::string m = expect_error_at(base_with(std::string(key) + " = x\n"), 4, key);
         check_contains(m, "not supported");
     }

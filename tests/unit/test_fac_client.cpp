@@ -4,6 +4,9 @@
 
 #include <rapidjson/document.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <string>
 
 #include "fac_client.h"
@@ -17,7 +20,7 @@ namespace {
 struct Rig {
     FakeTransport transport;
     ListLogger logger;
-    FacSettings settings{{"https://fac1.test", "https://fac2.test:8443/prefix"}, "", 10000, 60000};
+    FacSettings settings{{"https://fac1.test", "https://fac2.test:8443/prefix"}, "", 10000, 60000, "", 0, 0};
     std::string user = "alice";
 
     BackendResult code(const char* code_text, const char* password = nullptr) {
@@ -192,6 +195,70 @@ void server_host_names(void** /*state*/) {
     assert_string_equal(server_host("https://[::1]:8443").c_str(), "[::1]");
 }
 
+struct HealthDir {
+    std::string path;
+    HealthDir() {
+        char tmpl[] = "/tmp/pamfac-health-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~HealthDir() {
+        const int rc = std::system(("rm -rf '" + path + "'").c_str());
+        (void)rc;  // best effort
+    }
+};
+
+void dead_primary_is_tried_last_afterwards(void** /*state*/) {
+    HealthDir dir;
+    Rig r;
+    r.settings.state_dir = dir.path + "/state";
+    r.settings.server_retry_after_s = 60;
+    r.settings.euid = geteuid();
+    r.transport.responses = {net_error(NetError::ConnectTimeout), http_status(200), http_status(200)};
+    assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(r.transport.urls.size(), 3);
+    assert_string_equal(r.transport.urls[2].c_str(), "https://fac2.test:8443/prefix/api/v1/auth/");
+}
+
+void all_servers_marked_are_tried_in_order(void** /*state*/) {
+    HealthDir dir;
+    Rig r;
+    r.settings.state_dir = dir.path + "/state";
+    r.settings.server_retry_after_s = 60;
+    r.settings.euid = geteuid();
+    r.transport.responses = {net_error(NetError::Connect), net_error(NetError::Connect), http_status(200)};
+    assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(Verdict::Unreachable));
+    r.code("123456");
+    assert_string_equal(r.transport.urls[2].c_str(), "https://fac1.test/api/v1/auth/");
+}
+
+void recovered_primary_is_first_again(void** /*state*/) {
+    HealthDir dir;
+    Rig r;
+    r.settings.state_dir = dir.path + "/state";
+    r.settings.server_retry_after_s = 60;
+    r.settings.euid = geteuid();
+    // fac1 down, fac2 answers; later fac2 is down and fac1 answers again.
+    r.transport.responses = {net_error(NetError::Connect), http_status(200), net_error(NetError::Connect),
+                             http_status(200), http_status(200)};
+    r.code("123456");
+    r.code("123456");  // fac2 first (fails), then fac1 (answers: healthy again)
+    r.code("123456");  // fac2 is the one marked now: fac1 first
+    assert_string_equal(r.transport.urls[4].c_str(), "https://fac1.test/api/v1/auth/");
+}
+
+void failed_answers_do_not_mark_a_server(void** /*state*/) {
+    HealthDir dir;
+    Rig r;
+    r.settings.state_dir = dir.path + "/state";
+    r.settings.server_retry_after_s = 60;
+    r.settings.euid = geteuid();
+    r.transport.responses = {http_status(401, "User authentication failed"), http_status(200)};
+    r.code("123456");
+    r.code("123456");
+    assert_string_equal(r.transport.urls[1].c_str(), "https://fac1.test/api/v1/auth/");
+}
+
 }  // namespace
 
 int main() {
@@ -209,6 +276,10 @@ int main() {
         cmocka_unit_test(invalid_utf8_password_is_not_sent),
         cmocka_unit_test(concatenated_form),
         cmocka_unit_test(server_host_names),
+        cmocka_unit_test(dead_primary_is_tried_last_afterwards),
+        cmocka_unit_test(all_servers_marked_are_tried_in_order),
+        cmocka_unit_test(recovered_primary_is_first_again),
+        cmocka_unit_test(failed_answers_do_not_mark_a_server),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
