@@ -32,6 +32,7 @@ struct Environment {
     std::string syslog;
     pid_t sim_pid = -1;
     int port = 0;
+    const char* mode = "fac";
 };
 
 Environment g_env;
@@ -68,7 +69,7 @@ bool start_simulator() {
         unsetenv("LD_PRELOAD");
         unsetenv("PAM_WRAPPER");
         execl("/usr/bin/python3", "python3", sim.c_str(), "--users", users.c_str(), "--cert", cert.c_str(), "--key",
-              key.c_str(), "--port", "0", "--log", log.c_str(), static_cast<char*>(nullptr));
+              key.c_str(), "--port", "0", "--log", log.c_str(), "--mode", g_env.mode, static_cast<char*>(nullptr));
         _exit(127);
     }
     close(out[1]);
@@ -166,6 +167,8 @@ std::string base64_decode(const std::string& in) {
 
 }  // namespace
 
+void use_ftc_simulator() { g_env.mode = "ftc"; }
+
 int start_environment(void** /*state*/) {
     const char* dir = std::getenv("PAMFAC_TEST_DIR");
     const char* syslog = std::getenv("PAMFAC_TEST_SYSLOG");
@@ -214,10 +217,12 @@ void write_file(const std::string& path, const std::string& content, unsigned mo
 
 std::string write_config(const std::string& extra, const std::string& name) {
     const std::string path = g_env.dir + "/" + name;
+    const bool ftc = std::strcmp(g_env.mode, "ftc") == 0;
     std::string text = "# written by the integration tests\n"
-                       "server = " + sim_url() + "\n"
-                       "api_user = apiadmin\n"
-                       "api_key = s3cr3t-api-key\n"
+                       "server = " + sim_url() + "\n" +
+                       (ftc ? "backend = ftc\nftc_client_id = ftc-client\nftc_client_secret = ftc-s3cr3t\n"
+                              "poll_interval = 0.1\n"
+                            : "api_user = apiadmin\napi_key = s3cr3t-api-key\n") +
                        "ca_file = " + ca_file() + "\n"
                        "connect_timeout = 2\n"
                        "timeout = 5\n"

@@ -18,6 +18,10 @@ struct PamResult {
     long ms = 0;
 };
 
+// Call before the group setup: the simulator plays FortiToken Cloud, and
+// write_config() writes a backend = ftc config.
+void use_ftc_simulator();
+
 // cmocka group setup/teardown: certificates and simulator in the temp dir
 // made by run.sh.
 int start_environment(void** state);

@@ -1,0 +1,143 @@
+// backend = ftc through the built module against the simulator playing
+// FortiToken Cloud: login and the cached bearer token, its renewal after
+// expiry, codes, push by polling, and autopush.
+#include <dirent.h>
+#include <security/pam_appl.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "harness.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
+
+using namespace itest;
+
+namespace {
+
+const char* kAliceSecret = "JBSWY3DPEHPK3PXP";
+
+std::size_t count(const rapidjson::Document& log, const std::string& method, const std::string& path) {
+    std::size_t n = 0;
+    for (const auto& e : log.GetArray()) {
+        n += method == e["method"].GetString() && path == e["path"].GetString();
+    }
+    return n;
+}
+
+// The cached bearer token file(s) in state_dir.
+std::size_t cached_tokens() {
+    std::size_t n = 0;
+    if (DIR* d = opendir((temp_dir() + "/state").c_str())) {
+        while (const dirent* e = readdir(d)) {
+            n += std::string(e->d_name).rfind("ftc-token-", 0) == 0;
+        }
+        closedir(d);
+    }
+    return n;
+}
+
+void code_accepted_and_token_cached(void** /*state*/) {
+    write_config("second_factor = code");
+    assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+    assert_true(contains(summary_line(), "result=success user=alice rhost=- method=code"));
+    assert_int_equal(cached_tokens(), 1);
+    struct stat st {};
+    assert_int_equal(stat((temp_dir() + "/state").c_str(), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    // The next login reuses the token: no second /login.
+    assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+    const auto log = sim_requests();
+    assert_int_equal(count(log, "POST", "/api/v1/login"), 1);
+    assert_int_equal(count(log, "POST", "/api/v1/auth"), 2);
+}
+
+void expired_token_is_renewed_once(void** /*state*/) {
+    write_config("second_factor = code");
+    assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+    sim_post("/_sim/ftc/expire_tokens", "{}");
+    reset_environment(nullptr);
+    assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+    const auto log = sim_requests();
+    // The cached token is refused (401), a new one fetched, the code sent again.
+    assert_int_equal(count(log, "POST", "/api/v1/login"), 1);
+    assert_int_equal(count(log, "POST", "/api/v1/auth"), 2);
+}
+
+void wrong_code_and_account_states(void** /*state*/) {
+    write_config("second_factor = code\ntries = 2");
+    PamResult r = authenticate("fac", "alice", {"000000", "000001"});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_string_equal(r.errors[0].c_str(), "Incorrect code.");
+    reset_environment(nullptr);
+    assert_int_equal(authenticate("fac", "nobody", {"123456"}).rc, PAM_USER_UNKNOWN);
+    reset_environment(nullptr);
+    r = authenticate("fac", "carol", {totp("MFRGGZDFMZTWQ2LK")});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_true(contains(r.errors[0], "disabled"));
+}
+
+void bad_client_secret(void** /*state*/) {
+    write_file(temp_dir() + "/fac.conf",
+               "server = " + sim_url() + "\nbackend = ftc\nftc_client_id = ftc-client\nftc_client_secret = nope\n"
+               "ca_file = " + ca_file() + "\nstate_dir = " + temp_dir() + "/state-bad\nsecond_factor = code\n"
+               "failmode = safe\n",
+               0600);
+    const PamResult r = authenticate("fac", "alice", {totp(kAliceSecret)});
+    assert_int_equal(r.rc, PAM_AUTHINFO_UNAVAIL);
+    const std::string line = summary_line();
+    assert_true(contains(line, "ftc_client_secret"));
+    assert_false(contains(line, "nope"));
+}
+
+void push_polls_until_approved(void** /*state*/) {
+    write_config("second_factor = push");
+    const PamResult r = authenticate("fac", "alice", {});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    const auto log = sim_requests();
+    assert_int_equal(count(log, "POST", "/api/v1/auth"), 1);
+    assert_true(requests_to(log, "/api/v1/auth/").size() >= 1);  // the polls
+    assert_true(contains(summary_line(), "method=push"));
+}
+
+void push_rejected_and_timed_out(void** /*state*/) {
+    write_config("second_factor = push");
+    assert_int_equal(authenticate("fac", "grace", {}).rc, PAM_AUTH_ERR);
+    reset_environment(nullptr);
+    write_config("second_factor = push\npush_timeout = 1");
+    sim_post("/_sim/push", R"({"username": "alice", "action": "never"})");
+    const PamResult r = authenticate("fac", "alice", {});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_true(r.ms < 5000);
+    assert_string_equal(r.errors.back().c_str(), "The push was not approved in time.");
+}
+
+void autopush_with_ftc(void** /*state*/) {
+    write_config("autopush = yes");
+    PamResult r = authenticate("fac", "alice", {""});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    assert_true(contains(summary_line(), "method=push"));
+
+    reset_environment(nullptr);
+    sim_post("/_sim/push", R"({"username": "alice", "action": "never"})");
+    r = authenticate("fac", "alice", {totp(kAliceSecret)});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    assert_true(r.ms < 3000);
+    assert_true(contains(summary_line(), "method=code"));
+}
+
+}  // namespace
+
+int main() {
+    use_ftc_simulator();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(code_accepted_and_token_cached, reset_environment),
+        cmocka_unit_test_setup(expired_token_is_renewed_once, reset_environment),
+        cmocka_unit_test_setup(wrong_code_and_account_states, reset_environment),
+        cmocka_unit_test_setup(bad_client_secret, reset_environment),
+        cmocka_unit_test_setup(push_polls_until_approved, reset_environment),
+        cmocka_unit_test_setup(push_rejected_and_timed_out, reset_environment),
+        cmocka_unit_test_setup(autopush_with_ftc, reset_environment),
+    };
+    return cmocka_run_group_tests(tests, start_environment, stop_environment);
+}
