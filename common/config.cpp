@@ -27,18 +27,6 @@ struct Setting {
     std::string where;
 };
 
-// Keys the contract names but this version does not implement yet. They are
-// refused rather than ignored: an administrator relying on them must know.
-bool is_unsupported_key(std::string_view key) {
-    static const char* const keys[] = {"groups", "trusted_networks", "username_map", "grace_period"};
-    for (const char* k : keys) {
-        if (key == k) {
-            return true;
-        }
-    }
-    return false;
-}
-
 // Values never repeated in error messages: secrets, and server lists, whose
 // own messages quote the offending URL (and never one with credentials).
 bool is_unechoed_key(std::string_view key) {
@@ -296,6 +284,62 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
         {"vdom", string_handler(&Config::vdom, false)},
         {"ftc_sn", string_handler(&Config::ftc_sn, false)},
         {"poll_interval", duration_handler(&Config::poll_interval_ms, 30)},
+        {"groups",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             std::vector<std::string> required;
+             std::vector<std::string> exempt;
+             for (std::string_view item : split_list(v)) {
+                 const bool exempting = item.front() == '!';
+                 const std::string_view name = exempting ? item.substr(1) : item;
+                 if (name.empty() || has_control_chars(name) || name.find(':') != std::string_view::npos) {
+                     return "'" + printable(item) + "' is not a group name";
+                 }
+                 (exempting ? exempt : required).emplace_back(name);
+             }
+             c.groups = std::move(required);
+             c.exempt_groups = std::move(exempt);
+             return std::nullopt;
+         }},
+        {"trusted_networks",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             std::vector<Network> networks;
+             for (std::string_view item : split_list(v)) {
+                 const auto network = parse_network(item);
+                 if (!network) {
+                     return "'" + printable(item) + "' is not an IPv4 or IPv6 network (address[/prefix])";
+                 }
+                 networks.push_back(*network);
+             }
+             c.trusted_networks = std::move(networks);
+             return std::nullopt;
+         }},
+        {"username_map",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             bool strip = false;
+             bool lower = false;
+             for (std::string_view item : split_list(v)) {
+                 const std::string name = ascii_lower(item);
+                 if (name == "strip_domain") {
+                     strip = true;
+                 } else if (name == "lowercase") {
+                     lower = true;
+                 } else if (name != "none") {
+                     return std::string("must be none, strip_domain, lowercase, or both");
+                 }
+             }
+             c.map_strip_domain = strip;
+             c.map_lowercase = lower;
+             return std::nullopt;
+         }},
+        {"grace_period",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             const auto seconds = parse_int(v, 0, 86400);
+             if (!seconds) {
+                 return std::string("must be whole seconds from 0 (off) to 86400");
+             }
+             c.grace_period_s = *seconds;
+             return std::nullopt;
+         }},
         {"server_retry_after",
          [](std::string_view v, Config& c) -> std::optional<std::string> {
              const auto seconds = parse_int(v, 0, 86400);
@@ -393,11 +437,10 @@ std::optional<ConfigError> apply_setting(std::string_view key, const Setting& s,
         if (key == "api_key_file" || key == "ftc_client_secret_file") {
             return std::nullopt;  // read after the others, under the file rules
         }
-        if (is_unsupported_key(key)) {
-            return ConfigError{s.where + ": key '" + std::string(key) +
-                               "' is not supported by this version of pam_fac; remove it"};
-        }
         return ConfigError{s.where + ": unknown key '" + printable(key) + "'"};
+    }
+    if (key == "groups") {
+        c.groups_where = s.where;
     }
     if (auto problem = it->second(s.value, c)) {
         const std::string shown = is_unechoed_key(key) ? std::string() : " '" + printable(s.value) + "'";

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "network.h"
 #include "secret.h"
 
 namespace pamfac {
@@ -51,6 +52,14 @@ struct Config {
     bool debug = false;
     std::string state_dir = kDefaultStateDir;
     long server_retry_after_s = 60;
+
+    std::vector<std::string> groups;         // users in one of these need FAC
+    std::vector<std::string> exempt_groups;  // "!group": users in these never do
+    std::string groups_where;                // "<file>:<line>" of the groups setting, for errors
+    std::vector<Network> trusted_networks;
+    bool map_strip_domain = false;  // username_map: alice@corp, CORP\alice -> alice
+    bool map_lowercase = false;
+    long grace_period_s = 0;
 
     BackendKind backend = BackendKind::Fac;
     std::string ftc_client_id;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "push_fields.h"
+#include "username_map.h"
 #include "validate.h"
 
 namespace pamfac {
@@ -46,7 +47,8 @@ Flow::Flow(const Config& config, const LoginContext& login, Conversation& conver
 Outcome Flow::run() {
     const auto start = std::chrono::steady_clock::now();
     const Stop stop = [this]() -> Stop {
-        if (!is_valid_username(login_.user)) {
+        fac_user_ = map_username(login_.user, config_.map_strip_domain, config_.map_lowercase);
+        if (!is_valid_username(login_.user) || !is_valid_username(fac_user_)) {
             const Status s =
                 config_.unknown_user == UnknownUserPolicy::Ignore ? Status::Ignore : Status::UserUnknown;
             return Stop{s, "invalid username (empty, over 253 bytes, not UTF-8, or control characters); "
@@ -81,6 +83,9 @@ Outcome Flow::run() {
     outcome.degraded = stop.degraded;
     outcome.method = method_;
     outcome.server = server_;
+    if (fac_user_ != login_.user) {
+        outcome.fac_user = fac_user_;
+    }
     outcome.elapsed_ms = static_cast<long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
     return outcome;
@@ -131,7 +136,7 @@ Flow::Stop Flow::run_otp_append() {
             last_problem = "answer does not end with a 6 to 8 digit code; not sent";
             continue;
         }
-        const BackendResult result = backend_.check(CodeCheck{&login_.user, &answer, nullptr, true});
+        const BackendResult result = backend_.check(CodeCheck{&fac_user_, &answer, nullptr, true});
         note_server(result);
         if (result.verdict == Verdict::WrongCredentials) {
             conversation_.error(msg::kWrongPasswordOrCode);
@@ -145,7 +150,7 @@ Flow::Stop Flow::run_otp_append() {
 
 Flow::Stop Flow::run_password_only() {
     method_ = "password";
-    const BackendResult result = backend_.check(CodeCheck{&login_.user, &password_, nullptr, false});
+    const BackendResult result = backend_.check(CodeCheck{&fac_user_, &password_, nullptr, false});
     note_server(result);
     if (result.verdict == Verdict::WrongCredentials) {
         conversation_.error(msg::kWrongPassword);
@@ -208,7 +213,7 @@ Flow::Stop Flow::run_code_loop() {
         }
         method_ = have_password_ ? "password+code" : "code";
         const BackendResult result =
-            backend_.check(CodeCheck{&login_.user, have_password_ ? &password_ : nullptr, &answer, false});
+            backend_.check(CodeCheck{&fac_user_, have_password_ ? &password_ : nullptr, &answer, false});
         note_server(result);
         if (result.verdict == Verdict::WrongCredentials) {
             conversation_.error(have_password_ ? msg::kWrongPasswordOrCode : msg::kWrongCode);
@@ -274,7 +279,7 @@ std::optional<Flow::Stop> Flow::check_password_before_push(bool& password_change
         return std::nullopt;
     }
     // /pushauth/ takes no password: check it on its own first.
-    const BackendResult result = backend_.check(CodeCheck{&login_.user, &password_, nullptr, false});
+    const BackendResult result = backend_.check(CodeCheck{&fac_user_, &password_, nullptr, false});
     note_server(result);
     if (result.verdict == Verdict::WrongCredentials) {
         method_ = "password";
@@ -291,7 +296,7 @@ std::optional<Flow::Stop> Flow::check_password_before_push(bool& password_change
 
 PushFields Flow::push_fields() const {
     const std::time_t now = wall_clock_ ? wall_clock_() : std::time(nullptr);
-    return make_push_fields(login_, login_.user, config_.push_message, config_.user_agent, now);
+    return make_push_fields(login_, fac_user_, config_.push_message, config_.user_agent, now);
 }
 
 std::optional<Flow::Stop> Flow::run_push(bool code_fallback_allowed) {

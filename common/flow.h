@@ -70,6 +70,7 @@ private:
     Logger& logger_;
     WallClock wall_clock_;
 
+    std::string fac_user_;  // the name FAC knows: username_map applied
     Secret password_;
     bool have_password_ = false;
     bool prompted_password_ = false;

@@ -47,6 +47,9 @@ std::string summary_line(const Outcome& outcome, const LoginContext& login) {
     std::string line = "result=";
     line += status_word(outcome.status);
     line += " user=" + log_value(login.user);
+    if (!outcome.fac_user.empty()) {
+        line += " fac_user=" + log_value(outcome.fac_user);
+    }
     line += " rhost=" + log_value(login.rhost.empty() ? "-" : login.rhost);
     if (!outcome.method.empty()) {
         line += " method=" + outcome.method;

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "config.h"
+#include "authenticator.h"
 #include "backend_factory.h"
 #include "curl_transport.h"
-#include "flow.h"
 #include "outcome.h"
 #include "pam_conversation.h"
 
@@ -98,11 +98,12 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     CurlTransport transport(make_transport_settings(config));
     const std::unique_ptr<Backend> backend = make_backend(config, transport, logger, geteuid());
     PamConversation conversation(pamh, (flags & PAM_SILENT) != 0);
-    Flow flow(config, login, conversation, *backend, logger);
-    const Outcome outcome = flow.run();
+    NssGroupDirectory groups;
+    Authenticator authenticator(config, login, conversation, *backend, logger, groups, geteuid());
+    const Outcome outcome = authenticator.run();
 
-    if (config.forward_pass && flow.prompted_password() != nullptr) {
-        pam_set_item(pamh, PAM_AUTHTOK, flow.prompted_password()->c_str());
+    if (config.forward_pass && authenticator.prompted_password() != nullptr) {
+        pam_set_item(pamh, PAM_AUTHTOK, authenticator.prompted_password()->c_str());
     }
     logger.write(summary_level(outcome), summary_line(outcome, login));
     return to_pam(outcome.status);

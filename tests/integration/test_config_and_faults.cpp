@@ -65,7 +65,8 @@ void bad_values_and_syntax(void** /*state*/) {
         {"just some words", ":10: expected 'key = value'"},
         {"realm = a\nrealm = b", ":11: duplicate key 'realm' (first set on line 10)"},
         {"push_message = \"unterminated", ":10: value of 'push_message' has an unterminated quote"},
-        {"groups = admins", ":10: key 'groups' is not supported"},
+        {"groups = no-such-group", ":10: group 'no-such-group' does not exist"},
+        {"groups = !", ":10: groups '!': '!' is not a group name"},
         {"push_timeout = 0", ":10: push_timeout '0': must be a number of seconds greater than 0"},
     };
     for (const auto& c : cases) {

@@ -714,17 +714,42 @@ void bad_value_names_line_and_key(void** /*state*/) {
     check_contains(m, "lots");
 }
 
-void unsupported_keys_refused(void** /*state*/) {
-    // Keys of interface.md §3 this version does not implement yet.
-    for (const char* key : {"groups", "trusted_networks", "username_map", "grace_period"}) {
-        const std::string m = expect_error_at(base_with(std::string(key) + " = x\n"), 4, key);
-        check_contains(m, "not supported");
-    }
+void policy_keys(void** /*state*/) {
+    Config c = ok(base_with("groups = wheel, !admins ops\n"
+                            "trusted_networks = 10.0.0.0/8 2001:db8::/32, 192.0.2.7\n"
+                            "username_map = strip_domain, lowercase\n"
+                            "grace_period = 300\n"));
+    assert_int_equal(c.groups.size(), 2);
+    assert_string_equal(c.groups[0].c_str(), "wheel");
+    assert_string_equal(c.groups[1].c_str(), "ops");
+    assert_int_equal(c.exempt_groups.size(), 1);
+    assert_string_equal(c.exempt_groups[0].c_str(), "admins");
+    assert_int_equal(c.trusted_networks.size(), 3);
+    assert_int_equal(c.trusted_networks[1].prefix, 32);
+    assert_int_equal(c.trusted_networks[2].prefix, 32);
+    assert_true(c.map_strip_domain);
+    assert_true(c.map_lowercase);
+    assert_int_equal(c.grace_period_s, 300);
+    c = ok(base_with("username_map = none\n"));
+    assert_false(c.map_strip_domain || c.map_lowercase);
 }
 
-void unsupported_key_as_argument_refused(void** /*state*/) {
-    expect_argument_error({"groups=wheel"}, "groups", "not supported");
-    expect_argument_error({"username_map=lowercase"}, "username_map", "not supported");
+void policy_key_errors(void** /*state*/) {
+    expect_error_at(base_with("groups = wheel, !\n"), 4, "is not a group name");
+    expect_error_at(base_with("trusted_networks = 10.0.0.0/33\n"), 4, "'10.0.0.0/33' is not an IPv4 or IPv6 network");
+    expect_error_at(base_with("trusted_networks = jump.example.com\n"), 4, "is not an IPv4 or IPv6 network");
+    expect_error_at(base_with("trusted_networks = 10.0.0.0/\n"), 4, "is not an IPv4 or IPv6 network");
+    expect_error_at(base_with("username_map = upper\n"), 4, "must be none, strip_domain, lowercase");
+    expect_error_at(base_with("grace_period = -1\n"), 4, "grace_period");
+    expect_error_at(base_with("grace_period = 1.5\n"), 4, "grace_period");
+}
+
+void policy_keys_as_arguments(void** /*state*/) {
+    const Config c = ok(kBase, {"groups=wheel", "username_map=lowercase", "grace_period=60"});
+    assert_int_equal(c.groups.size(), 1);
+    assert_true(c.map_lowercase);
+    assert_int_equal(c.grace_period_s, 60);
+    expect_argument_error({"trusted_networks=nonsense"}, "trusted_networks", "not an IPv4 or IPv6 network");
 }
 
 void error_message_is_printable(void** /*state*/) {
@@ -1241,8 +1266,9 @@ int main() {
         cmocka_unit_test(duplicate_key_names_both_lines),
         cmocka_unit_test(duplicate_required_key_refused),
         cmocka_unit_test(bad_value_names_line_and_key),
-        cmocka_unit_test(unsupported_keys_refused),
-        cmocka_unit_test(unsupported_key_as_argument_refused),
+        cmocka_unit_test(policy_keys),
+        cmocka_unit_test(policy_key_errors),
+        cmocka_unit_test(policy_keys_as_arguments),
         cmocka_unit_test(error_message_is_printable),
         cmocka_unit_test(server_error_message_is_printable),
         cmocka_unit_test(missing_server_refused),

@@ -1,0 +1,110 @@
+#include "grace.h"
+
+#include <dirent.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "state_dir.h"
+
+namespace pamfac {
+namespace {
+
+constexpr const char* kPrefix = "grace-";
+
+std::string record_name(const std::string& user, const std::string& rhost, const std::string& service) {
+    std::uint64_t hash = 1469598103934665603ULL;
+    for (const std::string* part : {&user, &rhost, &service}) {
+        for (unsigned char c : *part) {
+            hash = (hash ^ c) * 1099511628211ULL;
+        }
+        hash = (hash ^ 0xFFU) * 1099511628211ULL;  // separator no string byte equals after UTF-8 checks
+    }
+    char name[40];
+    std::snprintf(name, sizeof name, "%s%016" PRIx64, kPrefix, hash);
+    return name;
+}
+
+// The record's expiry when it matches the key exactly, else 0.
+std::time_t matching_expiry(const std::string& text, const std::string& user, const std::string& rhost,
+                            const std::string& service) {
+    rapidjson::Document doc;
+    doc.Parse(text.c_str(), text.size());
+    if (doc.HasParseError() || !doc.IsObject()) {
+        return 0;
+    }
+    const auto field = [&doc](const char* name) -> std::string {
+        return doc.HasMember(name) && doc[name].IsString()
+                   ? std::string(doc[name].GetString(), doc[name].GetStringLength())
+                   : std::string("\x01");  // never equal to a valid value
+    };
+    if (field("user") != user || field("rhost") != rhost || field("service") != service ||
+        !doc.HasMember("expires") || !doc["expires"].IsInt64()) {
+        return 0;
+    }
+    return static_cast<std::time_t>(doc["expires"].GetInt64());
+}
+
+}  // namespace
+
+GraceRecords::GraceRecords(std::string state_dir, uid_t euid, Logger& logger)
+    : dir_(std::move(state_dir)), euid_(euid), logger_(logger) {}
+
+long GraceRecords::seconds_left(const std::string& user, const std::string& rhost, const std::string& service,
+                                std::time_t now) const {
+    const auto record = read_state_file(dir_, record_name(user, rhost, service), euid_);
+    if (!record) {
+        return 0;
+    }
+    const std::time_t expires = matching_expiry(std::string(record->view()), user, rhost, service);
+    return expires > now ? static_cast<long>(expires - now) : 0;
+}
+
+void GraceRecords::remember(const std::string& user, const std::string& rhost, const std::string& service,
+                            std::time_t expires_at, std::time_t now) {
+    if (auto problem = prepare_state_dir(dir_, euid_)) {
+        logger_.warning(*problem + "; grace_period cannot be recorded");
+        return;
+    }
+    if (DIR* dir = opendir(dir_.c_str())) {
+        while (const dirent* entry = readdir(dir)) {
+            if (std::strncmp(entry->d_name, kPrefix, std::strlen(kPrefix)) != 0) {
+                continue;
+            }
+            const auto record = read_state_file(dir_, entry->d_name, euid_);
+            rapidjson::Document doc;
+            if (record) {
+                doc.Parse(record->c_str(), record->size());
+            }
+            const bool expired = !record || doc.HasParseError() || !doc.IsObject() || !doc.HasMember("expires") ||
+                                 !doc["expires"].IsInt64() || doc["expires"].GetInt64() <= now;
+            if (expired) {
+                unlinkat(dirfd(dir), entry->d_name, 0);
+            }
+        }
+        closedir(dir);
+    }
+    rapidjson::StringBuffer text;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(text);
+    writer.StartObject();
+    writer.Key("user");
+    writer.String(user.c_str(), static_cast<rapidjson::SizeType>(user.size()));
+    writer.Key("rhost");
+    writer.String(rhost.c_str(), static_cast<rapidjson::SizeType>(rhost.size()));
+    writer.Key("service");
+    writer.String(service.c_str(), static_cast<rapidjson::SizeType>(service.size()));
+    writer.Key("expires");
+    writer.Int64(static_cast<std::int64_t>(expires_at));
+    writer.EndObject();
+    if (auto problem = replace_state_file(dir_, record_name(user, rhost, service), text.GetString())) {
+        logger_.warning(*problem + "; grace_period not recorded");
+    }
+}
+
+}  // namespace pamfac
