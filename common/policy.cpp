@@ -12,10 +12,11 @@
 namespace pamfac {
 namespace {
 
-// Buffers for the reentrant NSS calls, grown while they say ERANGE.
+// Runs a reentrant NSS lookup, growing `buf` while it says ERANGE. The
+// result's strings point into `buf`, so the caller keeps it alive.
 template <class Lookup>
-bool with_buffer(Lookup lookup) {
-    std::vector<char> buf(1024);
+bool nss_lookup(std::vector<char>& buf, Lookup lookup) {
+    buf.resize(1024);
     for (;;) {
         const int rc = lookup(buf);
         if (rc != ERANGE || buf.size() > (1U << 20)) {
@@ -30,14 +31,14 @@ bool with_buffer(Lookup lookup) {
 std::optional<std::vector<std::string>> NssGroupDirectory::groups_of(const std::string& user) {
     passwd pw{};
     passwd* found = nullptr;
-    gid_t primary = 0;
-    if (!with_buffer([&](std::vector<char>& buf) {
-            return getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
+    std::vector<char> buf;
+    if (!nss_lookup(buf, [&](std::vector<char>& b) {
+            return getpwnam_r(user.c_str(), &pw, b.data(), b.size(), &found);
         }) ||
         found == nullptr) {
         return std::nullopt;
     }
-    primary = pw.pw_gid;
+    const gid_t primary = pw.pw_gid;
     int count = 32;
     std::vector<gid_t> gids(static_cast<std::size_t>(count));
     while (getgrouplist(user.c_str(), primary, gids.data(), &count) < 0) {
@@ -51,9 +52,9 @@ std::optional<std::vector<std::string>> NssGroupDirectory::groups_of(const std::
     for (gid_t gid : gids) {
         group gr{};
         group* g = nullptr;
-        if (with_buffer([&](std::vector<char>& buf) { return getgrgid_r(gid, &gr, buf.data(), buf.size(), &g); }) &&
+        if (nss_lookup(buf, [&](std::vector<char>& b) { return getgrgid_r(gid, &gr, b.data(), b.size(), &g); }) &&
             g != nullptr) {
-            names.emplace_back(g->gr_name);
+            names.emplace_back(g->gr_name);  // copied while buf still holds it
         }
     }
     return names;
@@ -62,8 +63,9 @@ std::optional<std::vector<std::string>> NssGroupDirectory::groups_of(const std::
 bool NssGroupDirectory::group_exists(const std::string& name) {
     group gr{};
     group* g = nullptr;
-    return with_buffer([&](std::vector<char>& buf) {
-               return getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &g);
+    std::vector<char> buf;
+    return nss_lookup(buf, [&](std::vector<char>& b) {
+               return getgrnam_r(name.c_str(), &gr, b.data(), b.size(), &g);
            }) &&
            g != nullptr;
 }

@@ -109,6 +109,17 @@ void groups_select_users(void** /*state*/) {
     assert_string_equal(d.reason.c_str(), "/etc/security/pam_fac.conf:7: group 'wheeel' does not exist");
 }
 
+void system_groups_through_nss(void** /*state*/) {
+    // root and its group exist on every machine this runs on.
+    NssGroupDirectory nss;
+    const auto groups = nss.groups_of("root");
+    assert_true(groups.has_value());
+    assert_true(std::find(groups->begin(), groups->end(), "root") != groups->end());
+    assert_true(nss.group_exists("root"));
+    assert_false(nss.group_exists("no-such-group-pamfac"));
+    assert_false(nss.groups_of("no-such-user-pamfac").has_value());
+}
+
 void trusted_networks_skip(void** /*state*/) {
     FakeGroups g;
     Config c;
@@ -252,6 +263,7 @@ int main() {
         cmocka_unit_test(networks),
         cmocka_unit_test(usernames),
         cmocka_unit_test(groups_select_users),
+        cmocka_unit_test(system_groups_through_nss),
         cmocka_unit_test(trusted_networks_skip),
         cmocka_unit_test(grace_records),
         cmocka_unit_test(grace_period_skips_the_second_login),
