@@ -225,11 +225,11 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
          }},
         {"realm", string_handler(&Config::realm, true)},
         {"password", bool_handler(&Config::password)},
-        {"second_factor", enum_handler<SecondFactor>(&Config::second_factor,
-                                                     {{"code", SecondFactor::Code},
-                                                      {"push", SecondFactor::Push},
-                                                      {"code_or_push", SecondFactor::CodeOrPush},
-                                                      {"none", SecondFactor::None}})},
+        {"second_factor",
+         enum_handler<SecondFactor>(&Config::second_factor, {{"code", SecondFactor::Code},
+                                                             {"push", SecondFactor::Push},
+                                                             {"code_or_push", SecondFactor::CodeOrPush},
+                                                             {"none", SecondFactor::None}})},
         {"otp_append", bool_handler(&Config::otp_append)},
         {"tries",
          [](std::string_view v, Config& c) -> std::optional<std::string> {
@@ -247,8 +247,9 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
         {"push_message", string_handler(&Config::push_message, true)},
         {"failmode",
          enum_handler<FailMode>(&Config::failmode, {{"secure", FailMode::Secure}, {"safe", FailMode::Safe}})},
-        {"unknown_user", enum_handler<UnknownUserPolicy>(&Config::unknown_user, {{"deny", UnknownUserPolicy::Deny},
-                                                                                 {"ignore", UnknownUserPolicy::Ignore}})},
+        {"unknown_user",
+         enum_handler<UnknownUserPolicy>(&Config::unknown_user,
+                                         {{"deny", UnknownUserPolicy::Deny}, {"ignore", UnknownUserPolicy::Ignore}})},
         {"ca_file", string_handler(&Config::ca_file, false)},
         {"ca_path", string_handler(&Config::ca_path, false)},
         {"pinned_pubkey",
@@ -314,49 +315,56 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
              return std::nullopt;
          }},
         {"username_map",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             bool strip = false;
-             bool lower = false;
-             for (std::string_view item : split_list(v)) {
-                 const std::string name = ascii_lower(item);
-                 if (name == "strip_domain") {
-                     strip = true;
-                 } else if (name == "lowercase") {
-                     lower = true;
-                 } else if (name != "none") {
-                     return std::string("must be none, strip_domain, lowercase, or both");
-                 }
-             }
-             c.map_strip_domain = strip;
-             c.map_lowercase = lower;
-             return std::nullopt;
-         }},
+         [](std::string_view v, Config& c) -> std::
+                                               optional<std::string> {
+                                                   bool strip = false;
+                                                   bool lower = false;
+                                                   for (std::string_view item : split_list(v)) {
+                                                       const std::string name = ascii_lower(item);
+                                                       if (name == "strip_domain") {
+                                                           strip = true;
+                                                       } else if (name == "lowercase") {
+                                                           lower = true;
+                                                       } else if (name != "none") {
+                                                           return std::string(
+                                                               "must be none, strip_domain, lowercase, or both");
+                                                       }
+                                                   }
+                                                   c.map_strip_domain = strip;
+                                                   c.map_lowercase = lower;
+                                                   return std::nullopt;
+                                               }},
         {"grace_period",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             const auto seconds = parse_int(v, 0, 86400);
-             if (!seconds) {
-                 return std::string("must be whole seconds from 0 (off) to 86400");
-             }
-             c.grace_period_s = *seconds;
-             return std::nullopt;
-         }},
+         [](std::string_view v, Config& c) -> std::
+                                               optional<std::string> {
+                                                   const auto seconds = parse_int(v, 0, 86400);
+                                                   if (!seconds) {
+                                                       return std::string(
+                                                           "must be whole seconds from 0 (off) to 86400");
+                                                   }
+                                                   c.grace_period_s = *seconds;
+                                                   return std::nullopt;
+                                               }},
         {"server_retry_after",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             const auto seconds = parse_int(v, 0, 86400);
-             if (!seconds) {
-                 return std::string("must be whole seconds from 0 (off) to 86400");
-             }
-             c.server_retry_after_s = *seconds;
-             return std::nullopt;
-         }},
+         [](std::string_view v, Config& c) -> std::
+                                               optional<std::string> {
+                                                   const auto seconds = parse_int(v, 0, 86400);
+                                                   if (!seconds) {
+                                                       return std::string(
+                                                           "must be whole seconds from 0 (off) to 86400");
+                                                   }
+                                                   c.server_retry_after_s = *seconds;
+                                                   return std::nullopt;
+                                               }},
         {"state_dir",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             if (v.empty() || v.front() != '/' || has_control_chars(v)) {
-                 return std::string("must be an absolute path");
-             }
-             c.state_dir = std::string(v);
-             return std::nullopt;
-         }},
+         [](std::string_view v, Config& c) -> std::
+                                               optional<std::string> {
+                                                   if (v.empty() || v.front() != '/' || has_control_chars(v)) {
+                                                       return std::string("must be an absolute path");
+                                                   }
+                                                   c.state_dir = std::string(v);
+                                                   return std::nullopt;
+                                               }},
     };
     return table;
 }
@@ -490,8 +498,9 @@ std::optional<ConfigError> check_combination(const SettingMap& merged, Config& c
             return error;
         }
         if (c.password || c.otp_append) {
-            return ConfigError{where("backend") + ": backend = ftc checks codes and pushes only; set password = no "
-                                                  "and let another module check the password"};
+            return ConfigError{where("backend") +
+                               ": backend = ftc checks codes and pushes only; set password = no "
+                               "and let another module check the password"};
         }
     }
     if (c.autopush && c.second_factor != SecondFactor::CodeOrPush) {
@@ -504,7 +513,8 @@ std::optional<ConfigError> check_combination(const SettingMap& merged, Config& c
         return ConfigError{where("otp_append") + ": otp_append = yes needs password = yes"};
     }
     if (c.otp_append && (c.second_factor == SecondFactor::Push || c.second_factor == SecondFactor::None)) {
-        return ConfigError{where("otp_append") + ": otp_append = yes needs a code (second_factor = code or code_or_push)"};
+        return ConfigError{where("otp_append") +
+                           ": otp_append = yes needs a code (second_factor = code or code_or_push)"};
     }
     return std::nullopt;
 }

@@ -52,8 +52,9 @@ Verdict classify_user_message(const std::string& text, long status, std::string&
             detail = "user's token is out of sync; resynchronise it at FAC";
             return Verdict::TokenOutOfSync;
         }
-        detail = status_detail(status, "FAC rejected the module's API credentials; check api_user and api_key, and "
-                                       "that the administrator has web service access");
+        detail = status_detail(status,
+                               "FAC rejected the module's API credentials; check api_user and api_key, and "
+                               "that the administrator has web service access");
         return Verdict::ApiCredentialsRejected;
     }
     if (text == "user does not exist") {
@@ -78,8 +79,9 @@ Verdict classify_auth(const HttpResponse& r, std::string& detail) {
         return classify_user_message(normalise_answer_text(r.body), s, detail);
     }
     if (s == 403) {
-        detail = status_detail(s, "the API administrator lacks permission; grant it web service access to "
-                                  "authentication at FAC");
+        detail = status_detail(s,
+                               "the API administrator lacks permission; grant it web service access to "
+                               "authentication at FAC");
         return Verdict::ApiCredentialsRejected;
     }
     if (s == 400) {

@@ -26,7 +26,9 @@ bool is_connection_failure(NetError e) {
            e == NetError::TlsHandshake;
 }
 
-BackendResult bad_request(const char* what) { return BackendResult{Verdict::BadRequest, "", what}; }
+BackendResult bad_request(const char* what) {
+    return BackendResult{Verdict::BadRequest, "", what};
+}
 
 }  // namespace
 

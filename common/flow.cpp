@@ -28,10 +28,13 @@ constexpr const char* kPushUnavailableUseCode = "Push is not set up for your acc
 constexpr const char* kUnavailable = "FortiAuthenticator cannot be reached. Try again later.";
 constexpr const char* kPasswordChange = "FortiAuthenticator requires you to change your password.";
 constexpr const char* kFailed = "Authentication failed.";
-constexpr const char* kAutopushSent = "A push was sent to FortiToken Mobile: approve it and press Enter, or type a code.";
+constexpr const char* kAutopushSent =
+    "A push was sent to FortiToken Mobile: approve it and press Enter, or type a code.";
 }  // namespace msg
 
-bool accepted(Verdict v) { return v == Verdict::Accepted || v == Verdict::AcceptedPasswordChange; }
+bool accepted(Verdict v) {
+    return v == Verdict::Accepted || v == Verdict::AcceptedPasswordChange;
+}
 
 }  // namespace
 
@@ -49,14 +52,15 @@ Outcome Flow::run() {
     const Stop stop = [this]() -> Stop {
         fac_user_ = map_username(login_.user, config_.map_strip_domain, config_.map_lowercase);
         if (!is_valid_username(login_.user) || !is_valid_username(fac_user_)) {
-            const Status s =
-                config_.unknown_user == UnknownUserPolicy::Ignore ? Status::Ignore : Status::UserUnknown;
-            return Stop{s, "invalid username (empty, over 253 bytes, not UTF-8, or control characters); "
-                           "FAC not contacted"};
+            const Status s = config_.unknown_user == UnknownUserPolicy::Ignore ? Status::Ignore : Status::UserUnknown;
+            return Stop{s,
+                        "invalid username (empty, over 253 bytes, not UTF-8, or control characters); "
+                        "FAC not contacted"};
         }
         if (!config_.tls_verify) {
-            logger_.warning("tls_verify = no: FAC's certificate is not checked, so anyone on the network path "
-                            "can impersonate it; set tls_verify = yes and ca_file");
+            logger_.warning(
+                "tls_verify = no: FAC's certificate is not checked, so anyone on the network path "
+                "can impersonate it; set tls_verify = yes and ca_file");
         }
         if (config_.otp_append) {
             return run_otp_append();
@@ -385,9 +389,9 @@ Flow::Stop Flow::from_verdict(const BackendResult& result) {
     case Verdict::TlsFailure:
     case Verdict::ApiCredentialsRejected:
         conversation_.error(msg::kUnavailable);
-        return Stop{Status::AuthinfoUnavail, detail + (config_.failmode == FailMode::Safe
-                                                            ? "; failmode = safe does not apply to this failure"
-                                                            : "")};
+        return Stop{
+            Status::AuthinfoUnavail,
+            detail + (config_.failmode == FailMode::Safe ? "; failmode = safe does not apply to this failure" : "")};
     case Verdict::BadRequest:
         conversation_.error(msg::kFailed);
         return Stop{Status::AuthErr, detail};

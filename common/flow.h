@@ -33,8 +33,8 @@ class Flow {
 public:
     using WallClock = std::function<std::time_t()>;
 
-    Flow(const Config& config, const LoginContext& login, Conversation& conversation, Backend& backend,
-         Logger& logger, WallClock wall_clock = nullptr);
+    Flow(const Config& config, const LoginContext& login, Conversation& conversation, Backend& backend, Logger& logger,
+         WallClock wall_clock = nullptr);
 
     Outcome run();
 

@@ -18,7 +18,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string http_detail(long status, const std::string& what) { return "HTTP " + std::to_string(status) + ": " + what; }
+std::string http_detail(long status, const std::string& what) {
+    return "HTTP " + std::to_string(status) + ": " + what;
+}
 
 std::string percent_encode(const std::string& text) {
     std::string out;
@@ -132,8 +134,8 @@ std::optional<BackendResult> FtcClient::ensure_token(bool renew) {
     }
     rapidjson::Document doc;
     doc.Parse(response.body.c_str(), response.body.size());
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("access_token") ||
-        !doc["access_token"].IsString() || doc["access_token"].GetStringLength() == 0) {
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("access_token") || !doc["access_token"].IsString() ||
+        doc["access_token"].GetStringLength() == 0) {
         return BackendResult{Verdict::Unreachable, host, "FortiToken Cloud login answer has no access_token"};
     }
     token_.assign(std::string_view(doc["access_token"].GetString(), doc["access_token"].GetStringLength()));
@@ -152,7 +154,8 @@ std::optional<BackendResult> FtcClient::call(const std::string& path, const Secr
     if (auto failure = ensure_token(false)) {
         return failure;
     }
-    const std::vector<std::string> one = only_server ? std::vector<std::string>{*only_server} : std::vector<std::string>{};
+    const std::vector<std::string> one =
+        only_server ? std::vector<std::string>{*only_server} : std::vector<std::string>{};
     const std::vector<std::string>& servers = only_server ? one : settings_.servers;
     for (int round = 0; round < 2; ++round) {
         for (const std::string& server : servers) {

@@ -50,8 +50,7 @@ private:
     // POSTs the server list is walked with the same failover rules as FAC.
     std::optional<BackendResult> call(const std::string& path, const Secret* body, long timeout_ms,
                                       const std::string* only_server, CancelToken* cancel, Answer& answer);
-    HttpResponse send(const std::string& url, const Secret* body, long timeout_ms, HttpAuth auth,
-                      CancelToken* cancel);
+    HttpResponse send(const std::string& url, const Secret* body, long timeout_ms, HttpAuth auth, CancelToken* cancel);
     void add_scope(class JsonObjectBuilder& json) const;
 
     FtcSettings settings_;

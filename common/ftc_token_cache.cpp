@@ -38,8 +38,8 @@ private:
 
 }  // namespace
 
-FtcTokenCache::FtcTokenCache(std::string state_dir, const std::string& server, const std::string& client_id,
-                             uid_t euid, Logger& logger)
+FtcTokenCache::FtcTokenCache(std::string state_dir, const std::string& server, const std::string& client_id, uid_t euid,
+                             Logger& logger)
     : dir_(std::move(state_dir)), euid_(euid), logger_(logger) {
     char name[40];
     std::snprintf(name, sizeof name, "ftc-token-%016" PRIx64, fnv1a(server + "\n" + client_id));
@@ -86,6 +86,8 @@ void FtcTokenCache::store(const Secret& token, std::time_t expires_at) {
     }
 }
 
-void FtcTokenCache::forget() { ::unlink((dir_ + "/" + name_).c_str()); }
+void FtcTokenCache::forget() {
+    ::unlink((dir_ + "/" + name_).c_str());
+}
 
 }  // namespace pamfac

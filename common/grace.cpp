@@ -44,8 +44,8 @@ std::time_t matching_expiry(const std::string& text, const std::string& user, co
                    ? std::string(doc[name].GetString(), doc[name].GetStringLength())
                    : std::string("\x01");  // never equal to a valid value
     };
-    if (field("user") != user || field("rhost") != rhost || field("service") != service ||
-        !doc.HasMember("expires") || !doc["expires"].IsInt64()) {
+    if (field("user") != user || field("rhost") != rhost || field("service") != service || !doc.HasMember("expires") ||
+        !doc["expires"].IsInt64()) {
         return 0;
     }
     return static_cast<std::time_t>(doc["expires"].GetInt64());

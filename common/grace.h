@@ -21,8 +21,8 @@ public:
     long seconds_left(const std::string& user, const std::string& rhost, const std::string& service,
                       std::time_t now) const;
     // Records a success; removes expired records on the way.
-    void remember(const std::string& user, const std::string& rhost, const std::string& service,
-                  std::time_t expires_at, std::time_t now);
+    void remember(const std::string& user, const std::string& rhost, const std::string& service, std::time_t expires_at,
+                  std::time_t now);
 
 private:
     std::string dir_;

@@ -32,8 +32,8 @@ enum class HttpAuth { Basic, Bearer, None };
 
 struct HttpRequest {
     std::string url;
-    const Secret* body = nullptr;  // JSON body: POST when set, GET otherwise
-    long timeout_ms = 10000;       // whole request, connection included
+    const Secret* body = nullptr;     // JSON body: POST when set, GET otherwise
+    long timeout_ms = 10000;          // whole request, connection included
     HttpAuth auth = HttpAuth::Basic;  // Basic uses the transport's API user and key
     const Secret* bearer = nullptr;   // the token, with HttpAuth::Bearer
     CancelToken* cancel = nullptr;    // optional: abandons the request when cancelled

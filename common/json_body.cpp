@@ -63,7 +63,9 @@ JsonObjectBuilder::JsonObjectBuilder(Secret& out) : impl_(new Impl(out)) {
     impl_->ok = impl_->writer.StartObject();
 }
 
-JsonObjectBuilder::~JsonObjectBuilder() { delete impl_; }
+JsonObjectBuilder::~JsonObjectBuilder() {
+    delete impl_;
+}
 
 bool JsonObjectBuilder::add(std::string_view key, std::string_view value) {
     if (!is_valid_utf8(key) || !is_valid_utf8(value)) {

@@ -11,7 +11,7 @@ struct LoginContext {
     std::string rhost;
     std::string service;
     std::string tty;
-    std::string host;              // this machine's name, for push messages
+    std::string host;               // this machine's name, for push messages
     const char* authtok = nullptr;  // PAM_AUTHTOK left by an earlier module; not owned
 };
 

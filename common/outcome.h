@@ -18,7 +18,7 @@ struct Outcome {
     std::string method;  // code, push, password, password+code, password+push, otp_append
     std::string server;
     std::string fac_user;  // the name sent to FAC, when username_map changed it
-    std::string reason;  // what happened and what to fix; never a secret
+    std::string reason;    // what happened and what to fix; never a secret
     long elapsed_ms = 0;
     bool degraded = false;  // let through by failmode = safe: logged as a warning
 };

@@ -32,9 +32,8 @@ std::optional<std::vector<std::string>> NssGroupDirectory::groups_of(const std::
     passwd pw{};
     passwd* found = nullptr;
     std::vector<char> buf;
-    if (!nss_lookup(buf, [&](std::vector<char>& b) {
-            return getpwnam_r(user.c_str(), &pw, b.data(), b.size(), &found);
-        }) ||
+    if (!nss_lookup(buf,
+                    [&](std::vector<char>& b) { return getpwnam_r(user.c_str(), &pw, b.data(), b.size(), &found); }) ||
         found == nullptr) {
         return std::nullopt;
     }
@@ -64,9 +63,8 @@ bool NssGroupDirectory::group_exists(const std::string& name) {
     group gr{};
     group* g = nullptr;
     std::vector<char> buf;
-    return nss_lookup(buf, [&](std::vector<char>& b) {
-               return getgrnam_r(name.c_str(), &gr, b.data(), b.size(), &g);
-           }) &&
+    return nss_lookup(buf,
+                      [&](std::vector<char>& b) { return getgrnam_r(name.c_str(), &gr, b.data(), b.size(), &g); }) &&
            g != nullptr;
 }
 

@@ -13,7 +13,9 @@ void wipe_memory(void* data, std::size_t size) noexcept {
 
 // After a move, a short string's characters remain in the source's inline
 // buffer: clear() wipes that buffer too.
-Secret::Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.clear(); }
+Secret::Secret(Secret&& other) noexcept : value_(std::move(other.value_)) {
+    other.clear();
+}
 
 Secret& Secret::operator=(Secret&& other) noexcept {
     if (this != &other) {

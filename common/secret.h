@@ -30,9 +30,13 @@ struct WipingAllocator {
         ::operator delete(p);
     }
     template <class U>
-    bool operator==(const WipingAllocator<U>& /*other*/) const noexcept { return true; }
+    bool operator==(const WipingAllocator<U>& /*other*/) const noexcept {
+        return true;
+    }
     template <class U>
-    bool operator!=(const WipingAllocator<U>& /*other*/) const noexcept { return false; }
+    bool operator!=(const WipingAllocator<U>& /*other*/) const noexcept {
+        return false;
+    }
 };
 
 using WipingString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;

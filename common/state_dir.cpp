@@ -50,8 +50,8 @@ std::optional<std::string> prepare_state_dir(const std::string& path, uid_t euid
         return "state_dir " + path + " is not a directory (a symbolic link is not accepted)";
     }
     if (st.st_uid != euid) {
-        return "state_dir " + path + " is owned by uid " + std::to_string(st.st_uid) + ", not " +
-               std::to_string(euid) + "; remove it or chown it";
+        return "state_dir " + path + " is owned by uid " + std::to_string(st.st_uid) + ", not " + std::to_string(euid) +
+               "; remove it or chown it";
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
         return "state_dir " + path + " is writable by group or others; run chmod 700 " + path;

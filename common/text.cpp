@@ -45,7 +45,9 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
     return len;
 }
 
-bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+bool is_control(unsigned char c) {
+    return c < 0x20 || c == 0x7f;
+}
 
 // U+0080..U+009F, encoded C2 80..C2 9F: C1 controls, CSI among them.
 bool is_c1_control_at(std::string_view s, std::size_t i) {

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
 #include "authenticator.h"
 #include "backend_factory.h"
+#include "config.h"
 #include "curl_transport.h"
 #include "outcome.h"
 #include "pam_conversation.h"
@@ -84,9 +84,8 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
         Outcome outcome;
         outcome.status = Status::ServiceErr;
         outcome.reason = error->message;
-        outcome.elapsed_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                   std::chrono::steady_clock::now() - start)
-                                                   .count());
+        outcome.elapsed_ms = static_cast<long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
         logger.write(LogLevel::Error, summary_line(outcome, login));
         return PAM_SERVICE_ERR;
     }

@@ -37,7 +37,9 @@ struct Environment {
 
 Environment g_env;
 
-std::string source_path(const std::string& relative) { return std::string(PAMFAC_SOURCE_DIR) + "/" + relative; }
+std::string source_path(const std::string& relative) {
+    return std::string(PAMFAC_SOURCE_DIR) + "/" + relative;
+}
 
 int run_command(const std::string& command) {
     const int status = std::system(clean_command(command).c_str());
@@ -167,7 +169,9 @@ std::string base64_decode(const std::string& in) {
 
 }  // namespace
 
-void use_ftc_simulator() { g_env.mode = "ftc"; }
+void use_ftc_simulator() {
+    g_env.mode = "ftc";
+}
 
 int start_environment(void** /*state*/) {
     const char* dir = std::getenv("PAMFAC_TEST_DIR");
@@ -200,11 +204,21 @@ int reset_environment(void** /*state*/) {
     return 0;
 }
 
-int sim_port() { return g_env.port; }
-std::string sim_url() { return "https://127.0.0.1:" + std::to_string(g_env.port); }
-std::string ca_file() { return g_env.certs + "/ca.pem"; }
-std::string temp_dir() { return g_env.dir; }
-std::string cert_dir() { return g_env.certs; }
+int sim_port() {
+    return g_env.port;
+}
+std::string sim_url() {
+    return "https://127.0.0.1:" + std::to_string(g_env.port);
+}
+std::string ca_file() {
+    return g_env.certs + "/ca.pem";
+}
+std::string temp_dir() {
+    return g_env.dir;
+}
+std::string cert_dir() {
+    return g_env.certs;
+}
 
 void write_file(const std::string& path, const std::string& content, unsigned mode) {
     std::remove(path.c_str());
@@ -218,15 +232,19 @@ void write_file(const std::string& path, const std::string& content, unsigned mo
 std::string write_config(const std::string& extra, const std::string& name) {
     const std::string path = g_env.dir + "/" + name;
     const bool ftc = std::strcmp(g_env.mode, "ftc") == 0;
-    std::string text = "# written by the integration tests\n"
-                       "server = " + sim_url() + "\n" +
-                       (ftc ? "backend = ftc\nftc_client_id = ftc-client\nftc_client_secret = ftc-s3cr3t\n"
-                              "poll_interval = 0.1\n"
-                            : "api_user = apiadmin\napi_key = s3cr3t-api-key\n") +
-                       "ca_file = " + ca_file() + "\n"
-                       "connect_timeout = 2\n"
-                       "timeout = 5\n"
-                       "state_dir = " + g_env.dir + "/state\n";
+    std::string text =
+        "# written by the integration tests\n"
+        "server = " +
+        sim_url() + "\n" +
+        (ftc ? "backend = ftc\nftc_client_id = ftc-client\nftc_client_secret = ftc-s3cr3t\n"
+               "poll_interval = 0.1\n"
+             : "api_user = apiadmin\napi_key = s3cr3t-api-key\n") +
+        "ca_file = " + ca_file() +
+        "\n"
+        "connect_timeout = 2\n"
+        "timeout = 5\n"
+        "state_dir = " +
+        g_env.dir + "/state\n";
     text += extra;
     if (!extra.empty() && extra.back() != '\n') {
         text += "\n";
@@ -291,7 +309,9 @@ PamResult authenticate(const std::string& service, const std::string& user, cons
     return result;
 }
 
-std::string sim_post(const std::string& path, const std::string& json_body) { return http(path, &json_body); }
+std::string sim_post(const std::string& path, const std::string& json_body) {
+    return http(path, &json_body);
+}
 
 rapidjson::Document sim_requests() {
     rapidjson::Document doc;
@@ -313,7 +333,9 @@ std::vector<const rapidjson::Value*> requests_to(const rapidjson::Document& log,
     return found;
 }
 
-std::string decoded_body(const rapidjson::Value& request) { return base64_decode(request["body_b64"].GetString()); }
+std::string decoded_body(const rapidjson::Value& request) {
+    return base64_decode(request["body_b64"].GetString());
+}
 
 std::string totp(const std::string& base32_secret, int step_offset) {
     const long now = static_cast<long>(std::time(nullptr)) + 30L * step_offset;
@@ -361,7 +383,9 @@ std::string summary_line() {
     return found;
 }
 
-std::string clean_command(const std::string& command) { return "env -u LD_PRELOAD " + command; }
+std::string clean_command(const std::string& command) {
+    return "env -u LD_PRELOAD " + command;
+}
 
 bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;

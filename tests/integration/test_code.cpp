@@ -12,7 +12,9 @@ namespace {
 
 const char* kAliceSecret = "JBSWY3DPEHPK3PXP";
 
-void use_stack(const std::string& extra_config) { write_config(extra_config); }
+void use_stack(const std::string& extra_config) {
+    write_config(extra_config);
+}
 
 void oathtool_code_accepted(void** /*state*/) {
     use_stack("second_factor = code");
@@ -23,7 +25,8 @@ void oathtool_code_accepted(void** /*state*/) {
     assert_int_equal(auths.size(), 1);
     assert_string_equal((*auths[0])["api_user"].GetString(), "apiadmin");
     const std::string line = summary_line();
-    assert_true(contains(line, "pam_fac(fac:auth): result=success user=alice rhost=- method=code server=127.0.0.1 ms="));
+    assert_true(
+        contains(line, "pam_fac(fac:auth): result=success user=alice rhost=- method=code server=127.0.0.1 ms="));
 }
 
 void wrong_code_uses_up_tries(void** /*state*/) {

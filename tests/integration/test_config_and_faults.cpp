@@ -47,7 +47,9 @@ std::string base_lines(const std::string& servers) {
            "\nconnect_timeout = 2\ntimeout = 5\nsecond_factor = code\nstate_dir = " + temp_dir() + "/state\n";
 }
 
-PamResult code_login() { return authenticate("fac", "alice", {totp(kAliceSecret)}); }
+PamResult code_login() {
+    return authenticate("fac", "alice", {totp(kAliceSecret)});
+}
 
 void config_error_names_file_and_line(void** /*state*/) {
     const std::string path = write_config("second_factor = code\nservr = https://typo.example\n");
@@ -219,8 +221,8 @@ void answers_fac_never_gives(void** /*state*/) {
     // A body over 64 KiB.
     reset_environment(nullptr);
     write_config("second_factor = code");
-    sim_post("/_sim/faults", "{\"path\": \"/api/v1/auth/\", \"status\": 200, \"body\": \"" + std::string(70000, 'x') +
-                                 "\"}");
+    sim_post("/_sim/faults",
+             "{\"path\": \"/api/v1/auth/\", \"status\": 200, \"body\": \"" + std::string(70000, 'x') + "\"}");
     assert_int_equal(code_login().rc, PAM_AUTHINFO_UNAVAIL);
     assert_true(contains(summary_line(), "64 KiB"));
 }

@@ -79,9 +79,12 @@ void wrong_code_and_account_states(void** /*state*/) {
 
 void bad_client_secret(void** /*state*/) {
     write_file(temp_dir() + "/fac.conf",
-               "server = " + sim_url() + "\nbackend = ftc\nftc_client_id = ftc-client\nftc_client_secret = nope\n"
-               "ca_file = " + ca_file() + "\nstate_dir = " + temp_dir() + "/state-bad\nsecond_factor = code\n"
-               "failmode = safe\n",
+               "server = " + sim_url() +
+                   "\nbackend = ftc\nftc_client_id = ftc-client\nftc_client_secret = nope\n"
+                   "ca_file = " +
+                   ca_file() + "\nstate_dir = " + temp_dir() +
+                   "/state-bad\nsecond_factor = code\n"
+                   "failmode = safe\n",
                0600);
     const PamResult r = authenticate("fac", "alice", {totp(kAliceSecret)});
     assert_int_equal(r.rc, PAM_AUTHINFO_UNAVAIL);

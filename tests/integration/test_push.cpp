@@ -36,8 +36,8 @@ void enter_sends_push_and_approval_logs_in(void** /*state*/) {
     assert_string_equal(push["username"].GetString(), "alice");
     assert_string_equal(push["account"].GetString(), "alice");
     assert_true(contains(push["user_agent"].GetString(), "pam_fac/"));
-    assert_true(std::regex_match(std::string(push["timestamp"].GetString()),
-                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+    assert_true(
+        std::regex_match(std::string(push["timestamp"].GetString()), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
     assert_true(contains(push["log_message"].GetString(), "fac on "));
     assert_true(contains(push["log_message"].GetString(), " for alice from local"));
     assert_false(push.HasMember("user_ip"));  // no PAM_RHOST

@@ -17,9 +17,7 @@ namespace {
 const char* kAliceSecret = "JBSWY3DPEHPK3PXP";
 
 void write_passdb() {
-    write_file(temp_dir() + "/passdb",
-               "alice:alice-pw:matrix_use_first_pass\n",
-               0600);
+    write_file(temp_dir() + "/passdb", "alice:alice-pw:matrix_use_first_pass\n", 0600);
 }
 
 std::string sent_password(const rapidjson::Document& log) {
@@ -53,24 +51,21 @@ void try_first_pass_reuses_or_asks(void** /*state*/) {
     assert_string_equal(sent_password(sim_requests()).c_str(), "alice-pw");
 
     reset_environment(nullptr);  // no PAM_AUTHTOK now: pam_fac asks
-    assert_int_equal(authenticate("items_try_first_pass", "alice", {"alice-pw", totp(kAliceSecret)}).rc,
-                     PAM_SUCCESS);
+    assert_int_equal(authenticate("items_try_first_pass", "alice", {"alice-pw", totp(kAliceSecret)}).rc, PAM_SUCCESS);
     assert_string_equal(sent_password(sim_requests()).c_str(), "alice-pw");
 }
 
 void second_factor_only_ignores_the_earlier_password(void** /*state*/) {
     write_passdb();
     write_config("second_factor = code");
-    assert_int_equal(authenticate("matrix_use_first_pass", "alice", {"alice-pw", totp(kAliceSecret)}).rc,
-                     PAM_SUCCESS);
+    assert_int_equal(authenticate("matrix_use_first_pass", "alice", {"alice-pw", totp(kAliceSecret)}).rc, PAM_SUCCESS);
     assert_string_equal(sent_password(sim_requests()).c_str(), "<none>");
 }
 
 void earlier_module_failure_still_fails_the_stack(void** /*state*/) {
     write_passdb();
     write_config("second_factor = code");
-    assert_int_equal(authenticate("matrix_use_first_pass", "alice", {"wrong", totp(kAliceSecret)}).rc,
-                     PAM_AUTH_ERR);
+    assert_int_equal(authenticate("matrix_use_first_pass", "alice", {"wrong", totp(kAliceSecret)}).rc, PAM_AUTH_ERR);
 }
 
 void forward_pass_hands_the_password_on(void** /*state*/) {

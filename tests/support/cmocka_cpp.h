@@ -1,9 +1,9 @@
 // cmocka for C++ tests: its header has no extern "C" guard of its own.
 #pragma once
 
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 extern "C" {

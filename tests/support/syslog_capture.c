@@ -56,8 +56,7 @@ __attribute__((visibility("default"))) void __syslog_chk(int priority, int flag,
     va_end(args);
 }
 
-__attribute__((visibility("default"))) void __vsyslog_chk(int priority, int flag, const char* format,
-                                                          va_list args) {
+__attribute__((visibility("default"))) void __vsyslog_chk(int priority, int flag, const char* format, va_list args) {
     (void)flag;
     capture(priority, format, args);
 }

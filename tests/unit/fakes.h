@@ -102,8 +102,8 @@ struct FakeBackend final : Backend {
         } else {
             cancelled = !token.sleep_for(std::chrono::milliseconds(push_delay_ms));
         }
-        BackendResult result = cancelled ? BackendResult{Verdict::PushAbandoned, "fac1.test", "abandoned"}
-                                         : next(push_verdicts);
+        BackendResult result =
+            cancelled ? BackendResult{Verdict::PushAbandoned, "fac1.test", "abandoned"} : next(push_verdicts);
         if (cancelled) {
             ++pushes_abandoned;
         }

@@ -2,9 +2,9 @@
 // module arguments of §4, and the file security rules, through
 // load_config() and read_protected_file(). Files live in a mkdtemp()
 // directory under /tmp that the group teardown removes.
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 // cmocka 1.1 has no extern "C" guards of its own.
@@ -48,7 +48,9 @@ int g_counter = 0;
 
 // --- files ------------------------------------------------------------------------
 
-std::string path_in_dir(const std::string& name) { return g_dir + "/" + name; }
+std::string path_in_dir(const std::string& name) {
+    return g_dir + "/" + name;
+}
 
 std::string write_file(const std::string& name, std::string_view content, mode_t mode = 0600) {
     const std::string path = path_in_dir(name);
@@ -72,7 +74,9 @@ std::string new_conf(std::string_view content, mode_t mode = 0600) {
     return write_file("c" + std::to_string(++g_counter) + ".conf", content, mode);
 }
 
-std::string new_name(const char* stem) { return path_in_dir(std::string(stem) + std::to_string(++g_counter)); }
+std::string new_name(const char* stem) {
+    return path_in_dir(std::string(stem) + std::to_string(++g_counter));
+}
 
 int remove_entry(const char* path, const struct stat* /*st*/, int /*flag*/, struct FTW* /*ftw*/) {
     return ::remove(path);
@@ -160,7 +164,9 @@ std::string expect_argument_error(std::vector<std::string> args, const std::stri
     return message;
 }
 
-std::string base_with(const std::string& lines) { return kBase + lines; }
+std::string base_with(const std::string& lines) {
+    return kBase + lines;
+}
 
 // ============================================================================
 // Keys (interface.md §3)
@@ -208,10 +214,10 @@ void default_user_agent_has_version(void** /*state*/) {
 // --- server -------------------------------------------------------------------------
 
 void server_list_comma_and_space_separated(void** /*state*/) {
-    const Config c = ok(
-        "server = https://fac1.example.com, https://fac2.example.com:8443 ,https://fac3.example.com\t"
-        "https://fac4.example.com/fac\n"
-        "api_user = pam\napi_key = k3y\n");
+    const Config c =
+        ok("server = https://fac1.example.com, https://fac2.example.com:8443 ,https://fac3.example.com\t"
+           "https://fac4.example.com/fac\n"
+           "api_user = pam\napi_key = k3y\n");
     assert_int_equal(c.servers.size(), 4);
     assert_string_equal(c.servers[0].c_str(), "https://fac1.example.com");
     assert_string_equal(c.servers[1].c_str(), "https://fac2.example.com:8443");
@@ -220,8 +226,9 @@ void server_list_comma_and_space_separated(void** /*state*/) {
 }
 
 void server_trailing_slash_stripped(void** /*state*/) {
-    const Config c = ok("server = https://fac.example.com/ https://fac2.example.com/prefix//\n"
-                        "api_user = pam\napi_key = k3y\n");
+    const Config c =
+        ok("server = https://fac.example.com/ https://fac2.example.com/prefix//\n"
+           "api_user = pam\napi_key = k3y\n");
     assert_int_equal(c.servers.size(), 2);
     assert_string_equal(c.servers[0].c_str(), "https://fac.example.com");
     assert_string_equal(c.servers[1].c_str(), "https://fac2.example.com/prefix");
@@ -245,8 +252,8 @@ void server_ip_and_port(void** /*state*/) {
 }
 
 void server_http_refused(void** /*state*/) {
-    const std::string m = expect_error_at("# servers\nserver = http://fac.example.com\napi_user = pam\napi_key = k\n",
-                                          2, "https://");
+    const std::string m =
+        expect_error_at("# servers\nserver = http://fac.example.com\napi_user = pam\napi_key = k\n", 2, "https://");
     check_contains(m, "server");
 }
 
@@ -256,8 +263,8 @@ void server_http_among_https_refused(void** /*state*/) {
 }
 
 void server_other_schemes_refused(void** /*state*/) {
-    for (const char* url : {"ftp://fac.example.com", "fac.example.com", "https:/fac.example.com", "//fac",
-                            "https//fac.example.com"}) {
+    for (const char* url :
+         {"ftp://fac.example.com", "fac.example.com", "https:/fac.example.com", "//fac", "https//fac.example.com"}) {
         expect_error_at(std::string("api_user = pam\napi_key = k\nserver = ") + url + "\n", 3, "https://");
     }
 }
@@ -336,8 +343,7 @@ void api_key_file_empty_first_line_refused(void** /*state*/) {
 }
 
 void api_key_file_relative_path_refused(void** /*state*/) {
-    expect_error_at("server = https://fac.example.com\napi_user = pam\napi_key_file = keys/fac.key\n", 3,
-                    "absolute");
+    expect_error_at("server = https://fac.example.com\napi_user = pam\napi_key_file = keys/fac.key\n", 3, "absolute");
 }
 
 void api_key_file_missing(void** /*state*/) {
@@ -544,16 +550,16 @@ void ca_file_and_ca_path(void** /*state*/) {
 }
 
 void pinned_pubkey_format(void** /*state*/) {
-    assert_string_equal(ok(base_with("pinned_pubkey = sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=\n"))
-                            .pinned_pubkey.c_str(),
-                        "sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=");
+    assert_string_equal(
+        ok(base_with("pinned_pubkey = sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=\n")).pinned_pubkey.c_str(),
+        "sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=");
     assert_string_equal(ok(base_with("pinned_pubkey = sha256//AAAA;sha256//BBBB\n")).pinned_pubkey.c_str(),
                         "sha256//AAAA;sha256//BBBB");
 }
 
 void pinned_pubkey_bad_format_refused(void** /*state*/) {
-    for (const char* v : {"YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=", "sha256//", "sha1//AAAA",
-                          "sha256//AAAA;", "sha256//AAAA;BBBB", "/etc/ssl/pin.der", ";sha256//AAAA"}) {
+    for (const char* v : {"YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=", "sha256//", "sha1//AAAA", "sha256//AAAA;",
+                          "sha256//AAAA;BBBB", "/etc/ssl/pin.der", ";sha256//AAAA"}) {
         expect_error_at(base_with(std::string("pinned_pubkey = ") + v + "\n"), 4, "sha256//");
     }
 }
@@ -585,9 +591,9 @@ void booleans_all_spellings(void** /*state*/) {
     const struct {
         const char* word;
         bool value;
-    } cases[] = {{"yes", true},  {"no", false},  {"true", true},  {"false", false}, {"on", true},
-                 {"off", false}, {"1", true},    {"0", false},    {"YES", true},    {"No", false},
-                 {"True", true}, {"FALSE", false}, {"On", true},  {"OFF", false}};
+    } cases[] = {{"yes", true},  {"no", false},    {"true", true}, {"false", false}, {"on", true},
+                 {"off", false}, {"1", true},      {"0", false},   {"YES", true},    {"No", false},
+                 {"True", true}, {"FALSE", false}, {"On", true},   {"OFF", false}};
     for (const auto& c : cases) {
         const Config config = ok(base_with(std::string("debug = ") + c.word + "\ntls_verify = " + c.word + "\n"));
         if (config.debug != c.value || config.tls_verify != c.value) {
@@ -608,26 +614,28 @@ void booleans_other_words_refused(void** /*state*/) {
 // ============================================================================
 
 void comments_and_blank_lines(void** /*state*/) {
-    const Config c = ok("# pam_fac\n"
-                        "; another comment style\n"
-                        "\n"
-                        "   # indented comment\n"
-                        "\t; indented too\n"
-                        "   \t  \n"
-                        "server = https://fac.example.com\n"
-                        "#server = https://commented.example.com\n"
-                        "api_user = pam\n"
-                        ";tries = 99\n"
-                        "api_key = k3y\n");
+    const Config c =
+        ok("# pam_fac\n"
+           "; another comment style\n"
+           "\n"
+           "   # indented comment\n"
+           "\t; indented too\n"
+           "   \t  \n"
+           "server = https://fac.example.com\n"
+           "#server = https://commented.example.com\n"
+           "api_user = pam\n"
+           ";tries = 99\n"
+           "api_key = k3y\n");
     assert_int_equal(c.servers.size(), 1);
     assert_int_equal(c.tries, 3);
 }
 
 void whitespace_trimmed(void** /*state*/) {
-    const Config c = ok("  server   =   https://fac.example.com  \n"
-                        "\tapi_user\t=\tpam\t\n"
-                        "api_key=k3y\n"
-                        "realm =  corp  \n");
+    const Config c =
+        ok("  server   =   https://fac.example.com  \n"
+           "\tapi_user\t=\tpam\t\n"
+           "api_key=k3y\n"
+           "realm =  corp  \n");
     assert_string_equal(c.servers[0].c_str(), "https://fac.example.com");
     assert_string_equal(c.api_user.c_str(), "pam");
     assert_true(c.api_key.view() == "k3y");
@@ -650,8 +658,9 @@ void value_may_contain_equals(void** /*state*/) {
 }
 
 void crlf_lines_accepted(void** /*state*/) {
-    const Config c = ok("# windows\r\nserver = https://fac.example.com/\r\napi_user = pam\r\napi_key = k3y\r\n"
-                        "\r\ntries = 4\r\nrealm = \"r \"\r\n");
+    const Config c =
+        ok("# windows\r\nserver = https://fac.example.com/\r\napi_user = pam\r\napi_key = k3y\r\n"
+           "\r\ntries = 4\r\nrealm = \"r \"\r\n");
     assert_string_equal(c.servers[0].c_str(), "https://fac.example.com");
     assert_string_equal(c.api_user.c_str(), "pam");
     assert_true(c.api_key.view() == "k3y");
@@ -682,7 +691,9 @@ void unknown_key_names_line(void** /*state*/) {
     check_contains(m, "unknown key");
 }
 
-void key_case_matters(void** /*state*/) { expect_error_at(base_with("Tries = 3\n"), 4, "Tries"); }
+void key_case_matters(void** /*state*/) {
+    expect_error_at(base_with("Tries = 3\n"), 4, "Tries");
+}
 
 void missing_equals_names_line(void** /*state*/) {
     expect_error_at("server = https://fac.example.com\napi_user pam\napi_key = k3y\n", 2, "=");
@@ -715,10 +726,11 @@ void bad_value_names_line_and_key(void** /*state*/) {
 }
 
 void policy_keys(void** /*state*/) {
-    Config c = ok(base_with("groups = wheel, !admins ops\n"
-                            "trusted_networks = 10.0.0.0/8 2001:db8::/32, 192.0.2.7\n"
-                            "username_map = strip_domain, lowercase\n"
-                            "grace_period = 300\n"));
+    Config c =
+        ok(base_with("groups = wheel, !admins ops\n"
+                     "trusted_networks = 10.0.0.0/8 2001:db8::/32, 192.0.2.7\n"
+                     "username_map = strip_domain, lowercase\n"
+                     "grace_period = 300\n"));
     assert_int_equal(c.groups.size(), 2);
     assert_string_equal(c.groups[0].c_str(), "wheel");
     assert_string_equal(c.groups[1].c_str(), "ops");
@@ -760,8 +772,7 @@ void error_message_is_printable(void** /*state*/) {
 void server_error_message_is_printable(void** /*state*/) {
     // Raw control characters (ESC, CR) or invalid UTF-8 in a server URL
     // must not reach the syslog line through the error message.
-    const std::string m =
-        expect_error_at("server = ftp://x\x1b[2J\rfake\napi_user = pam\napi_key = k\n", 1, "server");
+    const std::string m = expect_error_at("server = ftp://x\x1b[2J\rfake\napi_user = pam\napi_key = k\n", 1, "server");
     assert_false(has_control_chars(m));
     const std::string m2 =
         expect_error_at("api_user = pam\napi_key = k\nserver = https://fac\xff.example.com:0\n", 3, "port");
@@ -993,7 +1004,9 @@ void fifo_refused(void** /*state*/) {
     check_contains(m, "not a regular file");
 }
 
-void device_refused(void** /*state*/) { check_contains(error_of(load_path("/dev/null")), "not a regular file"); }
+void device_refused(void** /*state*/) {
+    check_contains(error_of(load_path("/dev/null")), "not a regular file");
+}
 
 void foreign_owner_refused(void** /*state*/) {
     const std::string path = new_conf(kBase);
@@ -1178,9 +1191,8 @@ void api_key_file_bad_key_not_echoed(void** /*state*/) {
 }
 
 void api_key_not_echoed_by_later_errors(void** /*state*/) {
-    const std::string m =
-        expect_error_at("server = https://fac.example.com\napi_user = pam\napi_key = PlainSekr3t\ntries = 0\n", 4,
-                        "tries");
+    const std::string m = expect_error_at(
+        "server = https://fac.example.com\napi_user = pam\napi_key = PlainSekr3t\ntries = 0\n", 4, "tries");
     check_lacks(m, "PlainSekr3t");
 }
 

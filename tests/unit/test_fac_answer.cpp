@@ -1,9 +1,9 @@
 // Unit tests of common/fac_answer.h: how every answer of fac-api.md and
 // every network failure maps to a Verdict, and when failover is allowed
 // (interface.md §6).
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 // cmocka 1.1 has no extern "C" guards of its own.
@@ -22,10 +22,9 @@ namespace {
 
 const Endpoint kAllEndpoints[] = {Endpoint::Auth, Endpoint::RealmAuth, Endpoint::PushAuth};
 const Endpoint kCodeEndpoints[] = {Endpoint::Auth, Endpoint::RealmAuth};
-const NetError kAllNetErrors[] = {NetError::Resolve,      NetError::Connect, NetError::ConnectTimeout,
-                                  NetError::TlsHandshake, NetError::TlsVerify, NetError::Timeout,
-                                  NetError::TooLarge,     NetError::Broken,  NetError::Cancelled,
-                                  NetError::Other};
+const NetError kAllNetErrors[] = {
+    NetError::Resolve, NetError::Connect,  NetError::ConnectTimeout, NetError::TlsHandshake, NetError::TlsVerify,
+    NetError::Timeout, NetError::TooLarge, NetError::Broken,         NetError::Cancelled,    NetError::Other};
 
 HttpResponse answer(long status, std::string body = {}) {
     HttpResponse r;
@@ -153,8 +152,7 @@ void auth_401_empty_body_is_api_credentials(void** /*state*/) {
 
 void auth_401_other_body_is_api_credentials(void** /*state*/) {
     expect_code_endpoints(answer(401, "Unauthorized"), Verdict::ApiCredentialsRejected);
-    expect_code_endpoints(answer(401, "{\"detail\": \"Invalid username/password.\"}"),
-                          Verdict::ApiCredentialsRejected);
+    expect_code_endpoints(answer(401, "{\"detail\": \"Invalid username/password.\"}"), Verdict::ApiCredentialsRejected);
     expect_code_endpoints(answer(401, "<html>401 Authorization Required</html>"), Verdict::ApiCredentialsRejected);
     // The unknown-user text only counts with a 404.
     expect_code_endpoints(answer(401, "User does not exist"), Verdict::ApiCredentialsRejected);
@@ -206,7 +204,9 @@ void auth_other_success_codes_not_accepted(void** /*state*/) {
 
 // --- /pushauth/ -------------------------------------------------------------
 
-void push_200_accepted(void** /*state*/) { expect_verdict(answer(200), Endpoint::PushAuth, Verdict::Accepted); }
+void push_200_accepted(void** /*state*/) {
+    expect_verdict(answer(200), Endpoint::PushAuth, Verdict::Accepted);
+}
 
 void push_401_rejected(void** /*state*/) {
     expect_verdict(answer(401), Endpoint::PushAuth, Verdict::PushRejected);
@@ -291,8 +291,13 @@ void net_error_detail_is_printable(void** /*state*/) {
 }
 
 void detail_never_empty_for_any_status(void** /*state*/) {
-    const char* bodies[] = {"", "User authentication failed", "Account is disabled", "No token configured",
-                            "Token is out of sync", "User does not exist", "garbage"};
+    const char* bodies[] = {"",
+                            "User authentication failed",
+                            "Account is disabled",
+                            "No token configured",
+                            "Token is out of sync",
+                            "User does not exist",
+                            "garbage"};
     for (long s = 0; s < 600; ++s) {
         for (const char* body : bodies) {
             for (Endpoint e : kAllEndpoints) {
@@ -310,9 +315,8 @@ void detail_never_empty_for_any_status(void** /*state*/) {
 // --- allows_failover --------------------------------------------------------
 
 void failover_on_pre_request_net_errors(void** /*state*/) {
-    for (NetError n :
-         {NetError::Resolve, NetError::Connect, NetError::ConnectTimeout, NetError::TlsHandshake,
-          NetError::TlsVerify}) {
+    for (NetError n : {NetError::Resolve, NetError::Connect, NetError::ConnectTimeout, NetError::TlsHandshake,
+                       NetError::TlsVerify}) {
         for (Endpoint e : kAllEndpoints) {
             assert_true(allows_failover(failure(n), e));
         }

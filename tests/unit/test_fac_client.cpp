@@ -99,10 +99,15 @@ void fails_over_on_proxy_errors(void** /*state*/) {
 
 void never_sends_a_code_twice(void** /*state*/) {
     // Each of these may mean FAC saw the code: no second server.
-    const HttpResponse answers[] = {http_status(401, "User authentication failed"), http_status(500),
-                                    http_status(400), http_status(404, "User does not exist"),
-                                    net_error(NetError::Timeout), net_error(NetError::Broken),
-                                    net_error(NetError::TooLarge), http_status(302), http_status(403),
+    const HttpResponse answers[] = {http_status(401, "User authentication failed"),
+                                    http_status(500),
+                                    http_status(400),
+                                    http_status(404, "User does not exist"),
+                                    net_error(NetError::Timeout),
+                                    net_error(NetError::Broken),
+                                    net_error(NetError::TooLarge),
+                                    http_status(302),
+                                    http_status(403),
                                     http_status(401, "")};
     for (const HttpResponse& answer : answers) {
         Rig r;

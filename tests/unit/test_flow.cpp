@@ -40,7 +40,9 @@ struct Rig {
     bool had_forward = false;
 };
 
-bool contains(const std::string& haystack, const char* needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, const char* needle) {
+    return haystack.find(needle) != std::string::npos;
+}
 
 void code_accepted(void** /*state*/) {
     Rig r;

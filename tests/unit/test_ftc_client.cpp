@@ -61,8 +61,8 @@ struct Rig {
 };
 
 HttpResponse login_ok(const char* token = "tok-1", int expires_in = 3600) {
-    return http_status(201, std::string("{\"access_token\": \"") + token +
-                                "\", \"expires_in\": " + std::to_string(expires_in) + "}");
+    return http_status(
+        201, std::string("{\"access_token\": \"") + token + "\", \"expires_in\": " + std::to_string(expires_in) + "}");
 }
 
 void logs_in_then_checks_the_code(void** /*state*/) {
@@ -109,10 +109,9 @@ void renews_the_token_once_on_401(void** /*state*/) {
     assert_int_equal(r.transport.urls.size(), 4);
 
     Rig twice;
-    twice.transport.responses = {login_ok(), http_status(401), login_ok("tok-2"), http_status(401),
-                                 login_ok("tok-3"), http_status(200)};
-    assert_int_equal(static_cast<int>(twice.code("123456").verdict),
-                     static_cast<int>(Verdict::ApiCredentialsRejected));
+    twice.transport.responses = {login_ok(),       http_status(401),  login_ok("tok-2"),
+                                 http_status(401), login_ok("tok-3"), http_status(200)};
+    assert_int_equal(static_cast<int>(twice.code("123456").verdict), static_cast<int>(Verdict::ApiCredentialsRejected));
     assert_int_equal(twice.transport.urls.size(), 4);
 }
 

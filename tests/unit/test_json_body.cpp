@@ -1,9 +1,9 @@
 // Unit tests of common/json_body.h: request bodies written by
 // JsonObjectBuilder parse back (with RapidJSON) to exactly the bytes put in,
 // invalid UTF-8 is refused, and first_json_string reads FAC's wrappers.
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 // cmocka 1.1 has no extern "C" guards of its own.
@@ -82,14 +82,20 @@ void builder_replaces_previous_contents(void** /*state*/) {
     assert_true(body.view() == "{\"a\":\"b\"}");
 }
 
-void empty_value_round_trips(void** /*state*/) { round_trip({{"username", "alice"}, {"token_code", ""}}); }
+void empty_value_round_trips(void** /*state*/) {
+    round_trip({{"username", "alice"}, {"token_code", ""}});
+}
 
 void quotes_and_backslashes_round_trip(void** /*state*/) {
     round_trip({{"username", "CORP\\alice"}, {"password", "p\"a\\s\\\"s'"}, {"x", "\\u0041"}, {"y", "</script>"}});
 }
 
 void control_chars_round_trip(void** /*state*/) {
-    round_trip({{"password", "a\x01" "b\nc\td\re\x1f" "f\x7f"}, {"log_message", "\b\f\x1b[31m"}});
+    round_trip({{"password",
+                 "a\x01"
+                 "b\nc\td\re\x1f"
+                 "f\x7f"},
+                {"log_message", "\b\f\x1b[31m"}});
 }
 
 void control_chars_are_escaped(void** /*state*/) {
@@ -102,7 +108,9 @@ void control_chars_are_escaped(void** /*state*/) {
     }
 }
 
-void nul_byte_round_trips(void** /*state*/) { round_trip({{"password", std::string("a\0b", 3)}}); }
+void nul_byte_round_trips(void** /*state*/) {
+    round_trip({{"password", std::string("a\0b", 3)}});
+}
 
 void non_ascii_and_emoji_round_trip(void** /*state*/) {
     round_trip({{"username", "j\xC3\xB6rg"},

@@ -1,8 +1,8 @@
 // Unit tests of common/outcome.h: the one summary line each authentication
 // leaves in the log (interface.md §6) and its level.
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 // cmocka 1.1 has no extern "C" guards of its own.
@@ -51,9 +51,12 @@ void summary_status_words(void** /*state*/) {
     const struct {
         Status status;
         const char* word;
-    } cases[] = {{Status::Success, "success"},       {Status::AuthErr, "denied"},
-                 {Status::UserUnknown, "unknown_user"}, {Status::Ignore, "ignored"},
-                 {Status::AuthinfoUnavail, "unavailable"}, {Status::ServiceErr, "error"},
+    } cases[] = {{Status::Success, "success"},
+                 {Status::AuthErr, "denied"},
+                 {Status::UserUnknown, "unknown_user"},
+                 {Status::Ignore, "ignored"},
+                 {Status::AuthinfoUnavail, "unavailable"},
+                 {Status::ServiceErr, "error"},
                  {Status::ConvErr, "aborted"}};
     for (const auto& c : cases) {
         assert_string_equal(status_word(c.status), c.word);
@@ -149,9 +152,9 @@ void level_per_status(void** /*state*/) {
     const struct {
         Status status;
         LogLevel level;
-    } cases[] = {{Status::Success, LogLevel::Info},          {Status::Ignore, LogLevel::Info},
-                 {Status::AuthErr, LogLevel::Notice},        {Status::UserUnknown, LogLevel::Notice},
-                 {Status::ConvErr, LogLevel::Notice},        {Status::AuthinfoUnavail, LogLevel::Error},
+    } cases[] = {{Status::Success, LogLevel::Info},    {Status::Ignore, LogLevel::Info},
+                 {Status::AuthErr, LogLevel::Notice},  {Status::UserUnknown, LogLevel::Notice},
+                 {Status::ConvErr, LogLevel::Notice},  {Status::AuthinfoUnavail, LogLevel::Error},
                  {Status::ServiceErr, LogLevel::Error}};
     for (const auto& c : cases) {
         assert_int_equal(static_cast<int>(summary_level(outcome(c.status, "", "", 0))), static_cast<int>(c.level));

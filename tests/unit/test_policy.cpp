@@ -2,8 +2,8 @@
 // and the order the Authenticator applies them in around the flow.
 #include <unistd.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>

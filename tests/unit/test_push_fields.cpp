@@ -1,8 +1,8 @@
 // Unit tests of common/push_fields.h: the fields of a /pushauth/ request
 // (interface.md §5) built from the login.
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 // cmocka 1.1 has no extern "C" guards of its own.
@@ -69,7 +69,9 @@ void malformed_addresses_are_not_ip_literals(void** /*state*/) {
 
 // --- utc_timestamp ----------------------------------------------------------
 
-void timestamp_epoch(void** /*state*/) { assert_string_equal(utc_timestamp(0).c_str(), "1970-01-01T00:00:00Z"); }
+void timestamp_epoch(void** /*state*/) {
+    assert_string_equal(utc_timestamp(0).c_str(), "1970-01-01T00:00:00Z");
+}
 
 void timestamp_known_instants(void** /*state*/) {
     assert_string_equal(utc_timestamp(1700000000).c_str(), "2023-11-14T22:13:20Z");

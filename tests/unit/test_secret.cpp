@@ -1,9 +1,9 @@
 // Unit tests of common/secret.h: Secret's value semantics (assign, append,
 // clear, move leaves the source empty), wipe_memory, and that buffers a
 // Secret gives back are wiped before they are freed.
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 // cmocka 1.1 has no extern "C" guards of its own.
@@ -286,9 +286,7 @@ void secret_growth_wipes_old_buffers(void** /*state*/) {
 void secret_destructor_wipes(void** /*state*/) {
     const std::string value = std::string(kMarker) + " plus enough text to need a heap buffer";
     start_probe();
-    {
-        Secret s(value);
-    }
+    { Secret s(value); }
     g_probe_active = false;
     assert_int_equal(g_blocks_freed, 1);
     assert_int_equal(g_marker_blocks_freed, 0);

@@ -1,9 +1,9 @@
 // Unit tests of common/text.h: trimming, case folding, control characters,
 // UTF-8 validation and the three ways text is made safe (printable for
 // errors, display_safe for the user, log_value for log fields).
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 // cmocka 1.1 has no extern "C" guards of its own.
@@ -39,7 +39,9 @@ void trim_of_blank_is_empty(void** /*state*/) {
     assert_true(trim(" \t\r\n").empty());
 }
 
-void trim_keeps_inner_whitespace(void** /*state*/) { assert_true(trim(" a \t b ") == "a \t b"); }
+void trim_keeps_inner_whitespace(void** /*state*/) {
+    assert_true(trim(" a \t b ") == "a \t b");
+}
 
 // --- ascii_lower ----------------------------------------------------------
 
@@ -93,8 +95,8 @@ void utf8_overlongs_refused(void** /*state*/) {
 }
 
 void utf8_surrogates_refused(void** /*state*/) {
-    assert_false(is_valid_utf8("\xED\xA0\x80"));  // U+D800
-    assert_false(is_valid_utf8("\xED\xBF\xBF"));  // U+DFFF
+    assert_false(is_valid_utf8("\xED\xA0\x80"));              // U+D800
+    assert_false(is_valid_utf8("\xED\xBF\xBF"));              // U+DFFF
     assert_false(is_valid_utf8("\xED\xA0\xBD\xED\xB8\x80"));  // CESU-8 pair for an emoji
 }
 
@@ -114,13 +116,19 @@ void utf8_truncated_sequences_refused(void** /*state*/) {
     assert_false(is_valid_utf8("\xF0\x9F\x98"));
     assert_false(is_valid_utf8("abc\xF0\x9F"));
     // A lead byte followed by something that is not a continuation byte.
-    assert_false(is_valid_utf8("\xC3" "A"));
-    assert_false(is_valid_utf8("\xE2\x82" "A"));
+    assert_false(
+        is_valid_utf8("\xC3"
+                      "A"));
+    assert_false(
+        is_valid_utf8("\xE2\x82"
+                      "A"));
 }
 
 void utf8_stray_continuation_refused(void** /*state*/) {
     assert_false(is_valid_utf8("\x80"));
-    assert_false(is_valid_utf8("a\xBF" "b"));
+    assert_false(
+        is_valid_utf8("a\xBF"
+                      "b"));
     assert_false(is_valid_utf8("\xC3\xA9\xA9"));
 }
 
@@ -172,7 +180,10 @@ void display_safe_drops_esc_and_c0(void** /*state*/) {
 
 void display_safe_drops_c1_controls(void** /*state*/) {
     // U+009B is CSI, an escape introducer on its own; U+0085 is NEL.
-    assert_string_equal(display_safe("a\xC2\x9B" "31mb").c_str(), "a31mb");
+    assert_string_equal(display_safe("a\xC2\x9B"
+                                     "31mb")
+                            .c_str(),
+                        "a31mb");
     assert_string_equal(display_safe("x\xC2\x80y\xC2\x85z\xC2\x9F").c_str(), "xyz");
 }
 
@@ -213,7 +224,9 @@ void log_value_bare_tokens(void** /*state*/) {
     assert_string_equal(log_value("alice@corp").c_str(), "alice@corp");
 }
 
-void log_value_quotes_empty(void** /*state*/) { assert_string_equal(log_value("").c_str(), "\"\""); }
+void log_value_quotes_empty(void** /*state*/) {
+    assert_string_equal(log_value("").c_str(), "\"\"");
+}
 
 void log_value_quotes_spaces(void** /*state*/) {
     assert_string_equal(log_value("wrong password or code").c_str(), "\"wrong password or code\"");

@@ -1,8 +1,8 @@
 // Unit tests of common/validate.h: the input checks of interface.md §5 made
 // before anything is sent to FAC.
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 #include <cstdint>
 
 // cmocka 1.1 has no extern "C" guards of its own.
@@ -21,7 +21,9 @@ namespace {
 
 // --- is_valid_username ----------------------------------------------------
 
-void username_empty_refused(void** /*state*/) { assert_false(is_valid_username("")); }
+void username_empty_refused(void** /*state*/) {
+    assert_false(is_valid_username(""));
+}
 
 void username_plain_accepted(void** /*state*/) {
     assert_true(is_valid_username("alice"));
@@ -67,7 +69,9 @@ void username_control_chars_refused(void** /*state*/) {
 void username_c1_controls_refused(void** /*state*/) {
     // U+009B (CSI) and U+0085 (NEL) are control characters (Unicode
     // category Cc), which interface.md §5 refuses in usernames.
-    assert_false(is_valid_username("alice\xC2\x9B" "31m"));
+    assert_false(
+        is_valid_username("alice\xC2\x9B"
+                          "31m"));
     assert_false(is_valid_username("alice\xC2\x85"));
 }
 
@@ -119,16 +123,23 @@ void code_non_digits_refused(void** /*state*/) {
     assert_false(is_valid_code("-12345"));
     assert_false(is_valid_code("+123456"));
     assert_false(is_valid_code("1234.5"));
-    assert_false(is_valid_code(std::string_view("123\0" "456", 7)));
+    assert_false(
+        is_valid_code(std::string_view("123\0"
+                                       "456",
+                                       7)));
 }
 
 void code_non_ascii_digits_refused(void** /*state*/) {
     // Arabic-Indic, full-width and Devanagari digits are not ASCII digits.
     assert_false(is_valid_code("\xD9\xA1\xD9\xA2\xD9\xA3\xD9\xA4\xD9\xA5\xD9\xA6"));  // ١٢٣٤٥٦
     assert_false(is_valid_code("\xEF\xBC\x91\xEF\xBC\x92\xEF\xBC\x93\xEF\xBC\x94\xEF\xBC\x95\xEF\xBC\x96"));
-    assert_false(is_valid_code("12\xE0\xA5\xA9" "456"));
+    assert_false(
+        is_valid_code("12\xE0\xA5\xA9"
+                      "456"));
     // Two two-byte digits plus four ASCII ones: 8 bytes, still refused.
-    assert_false(is_valid_code("\xD9\xA1\xD9\xA2" "3456"));
+    assert_false(
+        is_valid_code("\xD9\xA1\xD9\xA2"
+                      "3456"));
 }
 
 // --- ends_with_code -------------------------------------------------------
