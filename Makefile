@@ -7,7 +7,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_BUILD ?= build-asan
 VALGRIND ?= valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
 
-.PHONY: all build deps check check-asan check-valgrind demo install clean
+.PHONY: all build deps check check-asan check-valgrind lint demo install clean
 
 all: build
 
@@ -38,6 +38,11 @@ check-asan:
 check-valgrind: build
 	cd $(BUILD) && PAMFAC_TEST_RUNNER="$(VALGRIND)" ctest -L integration --output-on-failure -j $(JOBS)
 
+# clang-format and clang-tidy (slow: minutes), with the checks of .clang-tidy.
+lint: build
+	tests/lint/check_format.sh $(CURDIR)
+	tests/lint/run_clang_tidy.sh $(CURDIR) $(CURDIR)/$(BUILD)
+
 demo: deps
 	$(MAKE) build
 	bash tests/demo/demo.sh $(BUILD)
@@ -47,3 +52,31 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# The Debian package (debian/), built by dpkg-buildpackage -us -uc -b from a
+# copy of the working tree, so the .deb and its .changes land in
+# $(DEB_BUILD)/ and neither the repository nor its parent gets build files.
+DEB_BUILD ?= build-deb
+.PHONY: deb clean-deb
+deb: deps
+	bash tests/deb/build-deb.sh $(DEB_BUILD)
+
+clean-deb:
+	rm -rf $(DEB_BUILD)
+clean: clean-deb
+
+# Performance figures (tests/bench/bench.py) against the simulator on
+# loopback, written to docs/performance.md. Not part of `make check`. Its
+# own build directory, and only the targets it needs.
+BENCH_BUILD ?= build-bench
+BENCH_TARGETS = pam_fac bench_login bench_dlopen curl_timing_shim pam_ossl_probe
+.PHONY: bench clean-bench
+bench: deps
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target $(BENCH_TARGETS)
+	/usr/bin/python3 tests/bench/bench.py --build $(BENCH_BUILD) --out docs/performance.md \
+	  --json $(BENCH_BUILD)/bench-results.json
+
+clean-bench:
+	rm -rf $(BENCH_BUILD)
+clean: clean-bench

@@ -17,8 +17,8 @@
 namespace pamfac {
 namespace {
 
-constexpr std::size_t kMaxConfigSize = 1024 * 1024;
-constexpr std::size_t kMaxKeyFileSize = 64 * 1024;
+constexpr std::size_t kMaxConfigSize = std::size_t{1024} * 1024;
+constexpr std::size_t kMaxKeyFileSize = std::size_t{64} * 1024;
 
 // One key = value pair and where it came from, for error messages.
 // Values are views into the file buffer or argv, both alive during parsing.
@@ -175,7 +175,7 @@ Handler duration_handler(long Config::*field, double max_seconds) {
         const auto ms = parse_duration_ms(v, max_seconds);
         if (!ms) {
             char buf[96];
-            std::snprintf(buf, sizeof buf, "must be a number of seconds greater than 0 and at most %g", max_seconds);
+            (void)std::snprintf(buf, sizeof buf, "must be a number of seconds greater than 0 and at most %g", max_seconds);
             return std::string(buf);
         }
         c.*field = *ms;
@@ -384,7 +384,7 @@ std::optional<std::string> describe_open_error(int err) {
 
 std::string octal_mode(mode_t mode) {
     char buf[8];
-    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    (void)std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
     return buf;
 }
 

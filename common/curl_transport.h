@@ -9,7 +9,7 @@
 
 namespace pamfac {
 
-inline constexpr std::size_t kMaxResponseBody = 64 * 1024;
+inline constexpr std::size_t kMaxResponseBody = std::size_t{64} * 1024;
 
 struct TransportSettings {
     long connect_timeout_ms = 3000;

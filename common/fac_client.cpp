@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "json_body.h"
+#include "text.h"
 
 namespace pamfac {
 namespace {
@@ -107,9 +108,16 @@ BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeou
         const HttpResponse response = transport_.perform(request);
         std::string detail;
         const Verdict verdict = classify_answer(response, endpoint, detail);
-        logger_.debug("server=" + last_host + " path=" + endpoint_path(endpoint) +
-                      " status=" + std::to_string(response.status) + " verdict=" + verdict_name(verdict) +
-                      " detail=\"" + detail + "\"");
+        if (logger_.debug_enabled()) {
+            std::string line = "server=" + last_host;
+            line += " path=";
+            line += endpoint_path(endpoint);
+            line += " status=" + std::to_string(response.status);
+            line += " verdict=";
+            line += verdict_name(verdict);
+            line += " detail=" + log_value(detail);
+            logger_.debug(line);
+        }
         if (!allows_failover(response, endpoint)) {
             if (response.error == NetError::None) {
                 health_.mark_healthy(server);
@@ -120,7 +128,12 @@ BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeou
             health_.mark_failed(server, now);
         }
         tls_failed = tls_failed || verdict == Verdict::TlsFailure;
-        failures += (failures.empty() ? "" : "; ") + last_host + ": " + detail;
+        if (!failures.empty()) {
+            failures += "; ";
+        }
+        failures += last_host;
+        failures += ": ";
+        failures += detail;
     }
     return BackendResult{tls_failed ? Verdict::TlsFailure : Verdict::Unreachable, last_host,
                          "no server usable (" + failures + ")"};

@@ -102,7 +102,8 @@ TokensPage fetch_tokens_page(Transport& transport, const std::string& url, long 
     case 502:
     case 503:
     case 504:
-        return problem(TokensProblem::Unreachable, r.status, "HTTP " + std::to_string(r.status) + " from a proxy or FAC");
+        return problem(TokensProblem::Unreachable, r.status,
+                       "HTTP " + std::to_string(r.status) + " from a proxy or FAC");
     default:
         if (r.status >= 300 && r.status < 400) {
             return problem(TokensProblem::BadAnswer, r.status,
@@ -177,8 +178,8 @@ std::optional<TokensError> list_tokens(Transport& transport, const std::vector<s
         url = *resolved;
         page = fetch_tokens_page(transport, url, timeout_ms);
         if (page.problem != TokensProblem::None) {
-            return TokensError{page.problem, "page " + std::to_string(out.pages + 1) + " from " + out.server + ": " +
-                                                 page.message};
+            return TokensError{page.problem,
+                               "page " + std::to_string(out.pages + 1) + " from " + out.server + ": " + page.message};
         }
     }
 }

@@ -18,9 +18,9 @@ inline constexpr const char* kTokensPath = "/api/v1/fortitokens/";
 inline constexpr int kTokensPageLimit = 1000;  // FAC's maximum page size
 
 struct TokenFilter {
-    std::string serial;  // empty: any
-    std::string type;    // ftk, ftm
-    std::string status;  // new, available, pending, assigned
+    std::string serial;        // empty: any
+    std::string type;          // ftk, ftm
+    std::string status;        // new, available, pending, assigned
     bool ignore_case = false;  // field__iexact= instead of field=
 };
 
@@ -29,11 +29,11 @@ std::string tokens_url(const std::string& server, const TokenFilter& filter, int
 
 enum class TokensProblem {
     None,
-    Unreachable,        // no answer: DNS, connect, timeout, 5xx
-    TlsFailure,         // certificate, host name or pin
+    Unreachable,          // no answer: DNS, connect, timeout, 5xx
+    TlsFailure,           // certificate, host name or pin
     CredentialsRejected,  // 401
-    PermissionDenied,   // 403
-    BadAnswer,          // an answer FAC would not give, or a broken link
+    PermissionDenied,     // 403
+    BadAnswer,            // an answer FAC would not give, or a broken link
 };
 
 struct TokensPage {
@@ -49,7 +49,7 @@ TokensPage fetch_tokens_page(Transport& transport, const std::string& url, long 
 
 struct TokenListing {
     rapidjson::Document tokens{rapidjson::kArrayType};  // the token objects as FAC sent them
-    std::string server;     // the server that answered
+    std::string server;                                 // the server that answered
     int pages = 0;
     long total_count = -1;  // meta.total_count of the first page, if given
 };

@@ -30,7 +30,7 @@ std::string percent_encode(const std::string& text) {
             out += static_cast<char>(c);
         } else {
             char buf[4];
-            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            (void)std::snprintf(buf, sizeof buf, "%%%02X", c);
             out += buf;
         }
     }

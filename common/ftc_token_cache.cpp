@@ -42,7 +42,7 @@ FtcTokenCache::FtcTokenCache(std::string state_dir, const std::string& server, c
                              Logger& logger)
     : dir_(std::move(state_dir)), euid_(euid), logger_(logger) {
     char name[40];
-    std::snprintf(name, sizeof name, "ftc-token-%016" PRIx64, fnv1a(server + "\n" + client_id));
+    (void)std::snprintf(name, sizeof name, "ftc-token-%016" PRIx64, fnv1a(server + "\n" + client_id));
     name_ = name;
 }
 

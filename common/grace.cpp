@@ -27,7 +27,7 @@ std::string record_name(const std::string& user, const std::string& rhost, const
         hash = (hash ^ 0xFFU) * 1099511628211ULL;  // separator no string byte equals after UTF-8 checks
     }
     char name[40];
-    std::snprintf(name, sizeof name, "%s%016" PRIx64, kPrefix, hash);
+    (void)std::snprintf(name, sizeof name, "%s%016" PRIx64, kPrefix, hash);
     return name;
 }
 

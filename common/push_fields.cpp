@@ -15,7 +15,7 @@ std::string utc_timestamp(std::time_t when) {
     std::tm tm{};
     gmtime_r(&when, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    (void)std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
 

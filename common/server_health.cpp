@@ -27,7 +27,7 @@ ServerHealth::ServerHealth(std::string state_dir, long retry_after_seconds, uid_
 
 std::string ServerHealth::record_name(const std::string& server) const {
     char name[40];
-    std::snprintf(name, sizeof name, "down-%016" PRIx64, fnv1a(server));
+    (void)std::snprintf(name, sizeof name, "down-%016" PRIx64, fnv1a(server));
     return name;
 }
 

@@ -26,7 +26,9 @@ long ms_since(Clock::time_point start) {
     return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
 }
 
-std::string with_ms(const std::string& text, long ms) { return text + " (" + std::to_string(ms) + " ms)"; }
+std::string with_ms(const std::string& text, long ms) {
+    return text + " (" + std::to_string(ms) + " ms)";
+}
 
 struct Address {
     sockaddr_storage storage{};
@@ -58,23 +60,29 @@ ProbeStep resolve(const UrlAuthority& where, long timeout_ms, std::vector<Addres
     gaicb* list[1] = {&lookup->request};
     const auto start = Clock::now();
     int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr);
-    while (rc == 0 && gai_error(&lookup->request) == EAI_INPROGRESS) {
-        const long left = timeout_ms - ms_since(start);
-        if (left <= 0) {
-            rc = EAI_AGAIN;
-            break;
-        }
-        timespec ts{left / 1000, (left % 1000) * 1000000L};
-        gai_suspend(list, 1, &ts);
-    }
     if (rc == 0) {
-        rc = gai_error(&lookup->request);
-    } else if (gai_cancel(&lookup->request) != EAI_CANCELED) {
-        (void)lookup.release();  // see Lookup
-        step.state = StepState::Fail;
-        step.detail = "no answer for " + printable(where.host) + " within connect_timeout";
-        step.ms = ms_since(start);
-        return step;
+        while ((rc = gai_error(&lookup->request)) == EAI_INPROGRESS) {
+            const long left = timeout_ms - ms_since(start);
+            if (left <= 0) {
+                break;
+            }
+            timespec ts{left / 1000, (left % 1000) * 1000000L};
+            gai_suspend(list, 1, &ts);
+        }
+        if (rc == EAI_INPROGRESS) {
+            const int cancelled = gai_cancel(&lookup->request);
+            if (cancelled == EAI_ALLDONE) {
+                rc = gai_error(&lookup->request);  // it finished after all
+            } else {
+                if (cancelled == EAI_NOTCANCELED) {
+                    (void)lookup.release();  // see Lookup
+                }
+                step.state = StepState::Fail;
+                step.ms = ms_since(start);
+                step.detail = "no answer for " + printable(where.host) + " within connect_timeout";
+                return step;
+            }
+        }
     }
     step.ms = ms_since(start);
     if (rc != 0) {
@@ -156,7 +164,9 @@ struct Handshake {
     CertificateInfo cert;
 };
 
-std::string after_colon(const char* field, std::size_t prefix) { return std::string(field + prefix); }
+std::string after_colon(const char* field, std::size_t prefix) {
+    return std::string(field + prefix);
+}
 
 // "Feb 25 01:54:22 2029 GMT" (OpenSSL's form, C locale).
 bool parse_expiry(const std::string& text, CertificateInfo& cert) {
@@ -258,8 +268,8 @@ void describe_certificate(ServerProbe& p) {
         return;
     }
     if (c.days_left < 0) {
-        p.cert = ProbeStep{StepState::Fail, text + "; expired " + c.not_after + " (" + std::to_string(-c.days_left) +
-                                                " days ago)"};
+        p.cert = ProbeStep{StepState::Fail,
+                           text + "; expired " + c.not_after + " (" + std::to_string(-c.days_left) + " days ago)"};
     } else {
         const StepState state = c.days_left < kCertWarnDays ? StepState::Warn : StepState::Ok;
         p.cert = ProbeStep{state, text + "; expires " + c.not_after + " (" + std::to_string(c.days_left) + " days)"};
@@ -296,10 +306,10 @@ void probe_tls(ServerProbe& p, const TransportSettings& s) {
             }
             return;
         }
-        p.tls = ProbeStep{StepState::Fail, (first.rc == CURLE_PEER_FAILED_VERIFICATION
-                                                ? "certificate verification failed: "
-                                                : "handshake failed: ") +
-                                               first.error};
+        p.tls = ProbeStep{
+            StepState::Fail,
+            (first.rc == CURLE_PEER_FAILED_VERIFICATION ? "certificate verification failed: " : "handshake failed: ") +
+                first.error};
         // Look again without verification, credentials never sent, to show
         // which certificate the server presents and whether the pin fits it.
         const Handshake second = handshake(p.url, s, false, s.pinned_pubkey);

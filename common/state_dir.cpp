@@ -11,7 +11,7 @@
 namespace pamfac {
 namespace {
 
-constexpr std::size_t kMaxStateFile = 64 * 1024;
+constexpr std::size_t kMaxStateFile = std::size_t{64} * 1024;
 
 struct Fd {
     int fd;

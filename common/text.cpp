@@ -57,7 +57,7 @@ bool is_c1_control_at(std::string_view s, std::size_t i) {
 
 std::string hex_escape(unsigned char c) {
     char buf[5];
-    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    (void)std::snprintf(buf, sizeof buf, "\\x%02x", c);
     return buf;
 }
 

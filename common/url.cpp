@@ -144,7 +144,9 @@ std::optional<UrlAuthority> url_authority(std::string_view url) {
     return result;
 }
 
-std::string url_origin(std::string_view url) { return ascii_lower(origin_part(url)); }
+std::string url_origin(std::string_view url) {
+    return ascii_lower(origin_part(url));
+}
 
 std::optional<std::string> resolve_same_origin(std::string_view base, std::string_view reference) {
     const std::string_view base_origin = origin_part(base);

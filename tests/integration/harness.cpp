@@ -119,27 +119,37 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* user)
     return size * count;
 }
 
+// One control request; transport errors are retried, since a simulator
+// under load (valgrind lane, parallel ctest) may drop a connection.
 std::string http(const std::string& path, const std::string* body) {
-    CURL* h = curl_easy_init();
     std::string response;
-    const std::string url = sim_url() + path;
-    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_CAINFO, ca_file().c_str());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
-    if (body != nullptr) {
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->c_str());
-    }
-    const CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = CURLE_OK;
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        response.clear();
+        CURL* h = curl_easy_init();
+        const std::string url = sim_url() + path;
+        curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca_file().c_str());
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
+        if (body != nullptr) {
+            curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->c_str());
+        }
+        rc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        curl_slist_free_all(headers);
+        curl_easy_cleanup(h);
+        if (rc == CURLE_OK) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
     if (rc != CURLE_OK || status >= 400) {
         std::fprintf(stderr, "simulator control %s failed: curl %d, HTTP %ld\n", path.c_str(), rc, status);
         fail();
@@ -241,7 +251,7 @@ std::string write_config(const std::string& extra, const std::string& name) {
              : "api_user = apiadmin\napi_key = s3cr3t-api-key\n") +
         "ca_file = " + ca_file() +
         "\n"
-        "connect_timeout = 2\n"
+        "connect_timeout = 5\n"
         "timeout = 5\n"
         "state_dir = " +
         g_env.dir + "/state\n";

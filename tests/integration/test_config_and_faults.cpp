@@ -44,7 +44,7 @@ std::string write_raw_config(const std::string& text) {
 
 std::string base_lines(const std::string& servers) {
     return "server = " + servers + "\napi_user = apiadmin\napi_key = s3cr3t-api-key\nca_file = " + ca_file() +
-           "\nconnect_timeout = 2\ntimeout = 5\nsecond_factor = code\nstate_dir = " + temp_dir() + "/state\n";
+           "\nconnect_timeout = 5\ntimeout = 5\nsecond_factor = code\nstate_dir = " + temp_dir() + "/state\n";
 }
 
 PamResult code_login() {
@@ -197,7 +197,7 @@ void proxy_errors_fail_over_but_fac_errors_do_not(void** /*state*/) {
 
 void slow_server_is_bounded_by_timeout(void** /*state*/) {
     std::string text = base_lines(sim_url());
-    text.replace(text.find("timeout = 5"), 11, "timeout = 1");
+    text.replace(text.find("\ntimeout = 5"), 12, "\ntimeout = 1");
     write_raw_config(text);
     sim_post("/_sim/delay", R"({"seconds": 4})");
     const PamResult r = code_login();
@@ -229,7 +229,7 @@ void answers_fac_never_gives(void** /*state*/) {
 
 void untrusted_certificate(void** /*state*/) {
     std::string text = base_lines(sim_url()) + "failmode = safe\n";
-    text.replace(text.find("ca_file = "), 10 + ca_file().size(), "ca_file = /etc/ssl/certs/ca-certificates.crt");
+    text.replace(text.find("ca_file = "), 10 + ca_file().size(), "ca_file = " + cert_dir() + "/selfsigned.pem");
     write_raw_config(text);
     assert_int_equal(code_login().rc, PAM_AUTHINFO_UNAVAIL);
     const std::string line = summary_line();
@@ -240,7 +240,7 @@ void untrusted_certificate(void** /*state*/) {
 
 void tls_verify_off_works_and_warns(void** /*state*/) {
     std::string text = base_lines(sim_url()) + "tls_verify = no\n";
-    text.replace(text.find("ca_file = "), 10 + ca_file().size(), "ca_file = /etc/ssl/certs/ca-certificates.crt");
+    text.replace(text.find("ca_file = "), 10 + ca_file().size(), "ca_file = " + cert_dir() + "/selfsigned.pem");
     write_raw_config(text);
     assert_int_equal(code_login().rc, PAM_SUCCESS);
     bool warned = false;
@@ -321,7 +321,7 @@ void dead_primary_costs_only_the_first_login(void** /*state*/) {
     Blackhole dead;
     const std::string dead_url = "https://127.0.0.1:" + std::to_string(dead.port);
     std::string text = base_lines(dead_url + ", https://localhost:" + std::to_string(sim_port()));
-    text.replace(text.find("connect_timeout = 2"), 19, "connect_timeout = 1");
+    text.replace(text.find("connect_timeout = 5"), 19, "connect_timeout = 1");
     write_raw_config(text);
     const std::string marker = "connection timed out";
 
