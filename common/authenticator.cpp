@@ -40,7 +40,9 @@ Outcome Authenticator::run() {
             return skipped;
         }
         if (config_.grace_period_s > 0) {
-            if (const long left = grace.seconds_left(login_.user, login_.rhost, login_.service, now); left > 0) {
+            if (const long left =
+                    grace.seconds_left(login_.user, login_.rhost, login_.service, now, config_.grace_period_s);
+                left > 0) {
                 Outcome skipped;
                 skipped.status = Status::Ignore;
                 skipped.reason = "within grace_period (" + std::to_string(left) + " s left)";

@@ -25,7 +25,8 @@ constexpr const char* kPushNotSent = "The push could not be sent.";
 constexpr const char* kPushNotSentUseCode = "The push could not be sent. Enter a code instead.";
 constexpr const char* kPushUnavailable = "Push is not set up for your account.";
 constexpr const char* kPushUnavailableUseCode = "Push is not set up for your account. Enter a code instead.";
-constexpr const char* kUnavailable = "FortiAuthenticator cannot be reached. Try again later.";
+constexpr const char* kUnavailable = "The authentication server cannot be reached. Try again later.";
+constexpr const char* kPasswordTooLong = "That password is too long.";
 constexpr const char* kPasswordChange = "FortiAuthenticator requires you to change your password.";
 constexpr const char* kFailed = "Authentication failed.";
 constexpr const char* kAutopushSent =
@@ -34,6 +35,11 @@ constexpr const char* kAutopushSent =
 
 bool accepted(Verdict v) {
     return v == Verdict::Accepted || v == Verdict::AcceptedPasswordChange;
+}
+
+std::string seconds_text(long ms) {
+    const long seconds = (ms + 999) / 1000;
+    return std::to_string(seconds) + (seconds == 1 ? " second" : " seconds");
 }
 
 }  // namespace
@@ -102,14 +108,21 @@ std::optional<Flow::Stop> Flow::obtain_password(const char* prompt) {
     }
     if (config_.authtok_source != AuthtokSource::Prompt && have_authtok) {
         password_.assign(login_.authtok);
+        if (password_.size() > kMaxPasswordBytes) {
+            return Stop{Status::AuthErr, "password from PAM_AUTHTOK longer than 512 bytes; not sent"};
+        }
         have_password_ = true;
         return std::nullopt;
     }
     if (!conversation_.ask(prompt, false, password_)) {
         return Stop{Status::ConvErr, "conversation failed while asking for the password"};
     }
-    have_password_ = true;
     prompted_password_ = true;
+    if (password_.size() > kMaxPasswordBytes) {
+        conversation_.error(msg::kPasswordTooLong);
+        return Stop{Status::AuthErr, "password longer than 512 bytes; not sent"};
+    }
+    have_password_ = true;
     return std::nullopt;
 }
 
@@ -236,8 +249,7 @@ std::optional<Flow::Stop> Flow::start_autopush(std::unique_ptr<BackgroundPush>& 
     }
     // Sent before the prompt: sshd shows info text together with the next
     // prompt, so the user reads this while the push is on its way.
-    const long seconds = (config_.push_timeout_ms + 999) / 1000;
-    conversation_.info(std::string(msg::kAutopushSent) + " You have " + std::to_string(seconds) + " seconds.");
+    conversation_.info(std::string(msg::kAutopushSent) + " You have " + seconds_text(config_.push_timeout_ms) + ".");
     try {
         push = std::make_unique<BackgroundPush>(backend_, push_fields());
     } catch (const std::system_error& e) {
@@ -309,9 +321,8 @@ std::optional<Flow::Stop> Flow::run_push(bool code_fallback_allowed) {
     if (auto stop = check_password_before_push(password_change)) {
         return stop;
     }
-    const long seconds = (config_.push_timeout_ms + 999) / 1000;
-    conversation_.info("Sending a push to FortiToken Mobile: approve it within " + std::to_string(seconds) +
-                       " seconds.");
+    conversation_.info("Sending a push to FortiToken Mobile: approve it within " +
+                       seconds_text(config_.push_timeout_ms) + ".");
     const BackendResult result = backend_.push(push_fields(), nullptr);
     note_server(result);
     switch (result.verdict) {

@@ -47,6 +47,9 @@ FtcTokenCache::FtcTokenCache(std::string state_dir, const std::string& server, c
 }
 
 std::optional<Secret> FtcTokenCache::load(std::time_t now) const {
+    if (prepare_state_dir(dir_, euid_)) {
+        return std::nullopt;  // an unsafe state_dir is not trusted for reading either
+    }
     const std::optional<Secret> text = read_state_file(dir_, name_, euid_);
     if (!text) {
         return std::nullopt;

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -57,13 +58,18 @@ GraceRecords::GraceRecords(std::string state_dir, uid_t euid, Logger& logger)
     : dir_(std::move(state_dir)), euid_(euid), logger_(logger) {}
 
 long GraceRecords::seconds_left(const std::string& user, const std::string& rhost, const std::string& service,
-                                std::time_t now) const {
+                                std::time_t now, long period) const {
+    if (prepare_state_dir(dir_, euid_)) {
+        return 0;  // an unsafe state_dir is not trusted for reading either
+    }
     const auto record = read_state_file(dir_, record_name(user, rhost, service), euid_);
     if (!record) {
         return 0;
     }
     const std::time_t expires = matching_expiry(std::string(record->view()), user, rhost, service);
-    return expires > now ? static_cast<long>(expires - now) : 0;
+    // Capped by the period in force: lowering grace_period shortens the
+    // periods already running.
+    return expires > now ? std::min(static_cast<long>(expires - now), period) : 0;
 }
 
 void GraceRecords::remember(const std::string& user, const std::string& rhost, const std::string& service,

@@ -17,9 +17,10 @@ class GraceRecords {
 public:
     GraceRecords(std::string state_dir, uid_t euid, Logger& logger);
 
-    // Seconds left of a grace period for this key, 0 when there is none.
-    long seconds_left(const std::string& user, const std::string& rhost, const std::string& service,
-                      std::time_t now) const;
+    // Seconds left of a grace period for this key (at most `period`), 0 when
+    // there is none.
+    long seconds_left(const std::string& user, const std::string& rhost, const std::string& service, std::time_t now,
+                      long period) const;
     // Records a success; removes expired records on the way.
     void remember(const std::string& user, const std::string& rhost, const std::string& service, std::time_t expires_at,
                   std::time_t now);

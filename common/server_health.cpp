@@ -43,7 +43,7 @@ bool ServerHealth::usable() {
 }
 
 std::vector<std::string> ServerHealth::order(const std::vector<std::string>& servers, std::time_t now) {
-    if (retry_after_ <= 0 || servers.size() < 2) {
+    if (retry_after_ <= 0 || servers.size() < 2 || !usable()) {
         return servers;
     }
     std::vector<std::string> healthy;

@@ -6,7 +6,7 @@
 namespace pamfac {
 
 inline constexpr std::size_t kMaxUsernameBytes = 253;
-inline constexpr std::size_t kMaxPasswordBytes = 512;
+inline constexpr std::size_t kMaxPasswordBytes = 512;  // interface.md §5; longer is refused, not sent
 
 // Non-empty, at most 253 bytes, valid UTF-8, no control characters.
 bool is_valid_username(std::string_view user);

@@ -168,6 +168,12 @@ void push_timed_out(void** /*state*/) {
     r.backend.push_verdicts = {Verdict::PushTimedOut};
     assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
     assert_true(contains(r.conv.infos[0], "2 seconds"));
+    Rig one;
+    one.config.push_timeout_ms = 1000;
+    one.conv.answers = {""};
+    one.backend.push_verdicts = {Verdict::PushTimedOut};
+    one.run();
+    assert_true(contains(one.conv.infos[0], "within 1 second."));
     assert_string_equal(r.conv.errors.back().c_str(), "The push was not approved in time.");
 }
 
@@ -486,6 +492,22 @@ void tls_verify_off_warns(void** /*state*/) {
     assert_true(warned);
 }
 
+void overlong_password_is_not_sent(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.conv.answers = {std::string(513, 'p'), "123456"};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_true(r.backend.checks.empty());
+    assert_true(contains(o.reason, "longer than 512 bytes"));
+    Rig ok;
+    ok.config.password = true;
+    ok.conv.answers = {std::string(512, 'p'), "123456"};
+    ok.backend.check_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(ok.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(ok.backend.checks[0].password.size(), 512);
+}
+
 void bad_request_is_denied(void** /*state*/) {
     Rig r;
     r.config.password = true;
@@ -691,6 +713,7 @@ int main() {
         cmocka_unit_test(echo_code_echoes),
         cmocka_unit_test(password_change_accepted_and_told),
         cmocka_unit_test(tls_verify_off_warns),
+        cmocka_unit_test(overlong_password_is_not_sent),
         cmocka_unit_test(bad_request_is_denied),
         cmocka_unit_test(autopush_info_comes_before_the_prompt),
         cmocka_unit_test(autopush_typed_code_wins_and_push_is_abandoned),

@@ -150,18 +150,20 @@ void grace_records(void** /*state*/) {
     TempDir dir;
     ListLogger log;
     GraceRecords grace(dir.path + "/state", geteuid(), log);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000), 0);
+    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 0);
     grace.remember("alice", "192.0.2.1", "sshd", 1060, 1000);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000), 60);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1059), 1);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1060), 0);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.2", "sshd", 1000), 0);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sudo", 1000), 0);
-    assert_int_equal(grace.seconds_left("bob", "192.0.2.1", "sshd", 1000), 0);
+    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 60);
+    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1059, 3600), 1);
+    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1060, 3600), 0);
+    assert_int_equal(grace.seconds_left("alice", "192.0.2.2", "sshd", 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sudo", 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left("bob", "192.0.2.1", "sshd", 1000, 3600), 0);
     // Expired records are removed when the next one is written.
     grace.remember("bob", "192.0.2.9", "sshd", 3000, 2000);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000), 0);
-    assert_int_equal(grace.seconds_left("bob", "192.0.2.9", "sshd", 2000), 1000);
+    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left("bob", "192.0.2.9", "sshd", 2000, 3600), 1000);
+    // A shorter grace_period now in force caps the period already running.
+    assert_int_equal(grace.seconds_left("bob", "192.0.2.9", "sshd", 2000, 60), 60);
 }
 
 struct Rig {
