@@ -80,3 +80,16 @@ bench: deps
 clean-bench:
 	rm -rf $(BENCH_BUILD)
 clean: clean-bench
+
+# libFuzzer targets (tests/fuzz/, built with clang in $(BUILD)/tests/fuzz/),
+# each run for FUZZ_SECONDS over its seed corpus; `make check` runs each for
+# 10 s through ctest (label fuzz). New corpus entries and any crashing input
+# land in $(BUILD)/tests/fuzz/work/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = config answer json clients
+.PHONY: fuzz
+fuzz: build
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	  bash tests/fuzz/run_fuzz.sh $(BUILD)/tests/fuzz/clang-build/fuzz_$$t $(FUZZ_SECONDS) \
+	    tests/fuzz/corpus/$$t $(BUILD)/tests/fuzz/work/$$t || status=1; \
+	done; exit $$status

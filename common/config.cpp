@@ -175,7 +175,8 @@ Handler duration_handler(long Config::*field, double max_seconds) {
         const auto ms = parse_duration_ms(v, max_seconds);
         if (!ms) {
             char buf[96];
-            (void)std::snprintf(buf, sizeof buf, "must be a number of seconds greater than 0 and at most %g", max_seconds);
+            (void)std::snprintf(buf, sizeof buf, "must be a number of seconds greater than 0 and at most %g",
+                                max_seconds);
             return std::string(buf);
         }
         c.*field = *ms;

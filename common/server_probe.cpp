@@ -177,8 +177,7 @@ bool parse_expiry(const std::string& text, CertificateInfo& cert) {
     }
     const std::time_t when = timegm(&tm);
     char day[16];
-    std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    cert.not_after = day;
+    cert.not_after = std::strftime(day, sizeof day, "%Y-%m-%d", &tm) > 0 ? day : "";
     const double seconds = std::difftime(when, std::time(nullptr));
     cert.days_left = static_cast<long>(seconds >= 0 ? seconds / 86400 : (seconds / 86400) - 1);
     cert.expiry_known = true;

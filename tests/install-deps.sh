@@ -9,6 +9,10 @@ packages=(
   libcmocka-dev libpam-wrapper libnss-wrapper libpamtest0-dev python3-pypamtest pamtester
   openssh-server openssh-client sudo expect python3-pexpect
   oathtool faketime openssl ca-certificates valgrind
+  curl time libssl-dev
+  debhelper dpkg-dev lintian
+  login passwd util-linux
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,0 +1,201 @@
+// facctl check: the config, then every server, step by step, so that an
+// administrator sees which of DNS, TCP, TLS, certificate, pin or API
+// credentials stands between the module and FAC.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "backend_factory.h"
+#include "config.h"
+#include "curl_transport.h"
+#include "fac_tokens.h"
+#include "facctl_args.h"
+#include "facctl_commands.h"
+#include "facctl_common.h"
+#include "server_probe.h"
+#include "text.h"
+#include "text_table.h"
+
+namespace facctl {
+namespace {
+
+constexpr const char* kHelp = R"(Usage: facctl check [--conf PATH]
+
+Checks the config file as the module reads it (syntax, values, owner and
+mode), then, for each server in the order the module tries them:
+
+  dns    the addresses the host name resolves to, and how long it took
+  tcp    a TCP connection to the server's port
+  tls    the TLS handshake, and whether the certificate verifies against
+         ca_file / ca_path (or the system store)
+  cert   the certificate's subject, issuer and days until it expires
+  pin    whether it matches pinned_pubkey, when that is set
+  api    whether FAC accepts api_user and its key: a cheap authenticated
+         read, GET /api/v1/fortitokens/?limit=1
+  rtt    how long that API request took: connection, TLS and answer
+
+The dns, tcp, tls, cert and pin steps send no credentials and no request.
+
+  --conf PATH   config file (default /etc/security/pam_fac.conf)
+  -h, --help    show this help
+
+Exit status: 0 when at least one server is fully usable; 1 when none is
+(the reason is the last line on stderr); 2 usage or config error.
+)";
+
+const char* state_word(pamfac::StepState s) {
+    switch (s) {
+    case pamfac::StepState::Ok:
+        return "ok";
+    case pamfac::StepState::Warn:
+        return "WARN";
+    case pamfac::StepState::Fail:
+        return "FAIL";
+    case pamfac::StepState::Skipped:
+        return "skip";
+    case pamfac::StepState::NotConfigured:
+        return "-";
+    }
+    return "?";
+}
+
+std::string with_ms(const pamfac::ProbeStep& step) {
+    if (step.ms < 0 || step.detail.find(" ms)") != std::string::npos) {
+        return step.detail;
+    }
+    return step.detail + " (" + std::to_string(step.ms) + " ms)";
+}
+
+struct ServerReport {
+    pamfac::ServerProbe probe;
+    pamfac::ProbeStep api;
+    pamfac::ProbeStep rtt;
+    bool usable = false;
+    std::string reason;  // why not usable
+};
+
+void check_api(const pamfac::Config& config, pamfac::Transport& transport, const std::string& server,
+               ServerReport& report) {
+    if (config.backend == pamfac::BackendKind::Ftc) {
+        report.api = {pamfac::StepState::Skipped,
+                      "backend = ftc: this version checks FAC credentials only; "
+                      "try facctl auth"};
+        report.usable = report.probe.reachable;
+        return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const std::string url = server + pamfac::kTokensPath + "?limit=1";
+    const pamfac::TokensPage page = pamfac::fetch_tokens_page(transport, url, config.timeout_ms);
+    const long ms = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+    if (page.status != 0) {
+        report.rtt = {pamfac::StepState::Ok, "one API request: connection, TLS and answer", ms};
+    } else {
+        report.rtt = {pamfac::StepState::Skipped, "no answer"};
+    }
+    if (page.problem == pamfac::TokensProblem::None) {
+        report.api = {pamfac::StepState::Ok, pamfac::printable(config.api_user) + " accepted (GET " +
+                                                 pamfac::kTokensPath + "?limit=1: HTTP 200)"};
+        report.usable = true;
+    } else {
+        report.api = {pamfac::StepState::Fail, page.message};
+        report.reason = page.message;
+    }
+}
+
+ServerReport check_server(const pamfac::Config& config, const pamfac::TransportSettings& settings,
+                          pamfac::Transport& transport, const std::string& server) {
+    ServerReport report;
+    report.probe = pamfac::probe_server(server, settings);
+    const pamfac::ServerProbe& p = report.probe;
+    const std::pair<const char*, const pamfac::ProbeStep*> steps[] = {
+        {"dns", &p.dns}, {"tcp", &p.tcp}, {"tls", &p.tls}, {"cert", &p.cert}, {"pin", &p.pin}};
+    for (const auto& [name, step] : steps) {
+        if (step->state == pamfac::StepState::Fail && report.reason.empty() && std::string(name) != "cert") {
+            report.reason = std::string(name) + ": " + step->detail;
+        }
+    }
+    if (!p.reachable) {
+        report.api = {pamfac::StepState::Skipped, "not tried: " + report.reason};
+        report.rtt = {pamfac::StepState::Skipped, "not measured"};
+        if (report.reason.empty()) {
+            report.reason = "not reachable";
+        }
+        return report;
+    }
+    check_api(config, transport, server, report);
+    return report;
+}
+
+void print_report(const ServerReport& r, std::size_t index, std::size_t count) {
+    std::printf("\nserver %zu of %zu: %s\n", index, count, one_line(r.probe.url).c_str());
+    TextTable table({"CHECK", "RESULT", "DETAIL"});
+    const pamfac::ServerProbe& p = r.probe;
+    const std::pair<const char*, const pamfac::ProbeStep*> rows[] = {
+        {"dns", &p.dns}, {"tcp", &p.tcp}, {"tls", &p.tls}, {"cert", &p.cert},
+        {"pin", &p.pin}, {"api", &r.api}, {"rtt", &r.rtt}};
+    for (const auto& [name, step] : rows) {
+        table.add({name, state_word(step->state), one_line(with_ms(*step))});
+    }
+    table.print(stdout, "  ");
+    if (r.usable) {
+        std::printf("  => usable\n");
+    } else {
+        std::printf("  => NOT usable: %s\n", one_line(r.reason).c_str());
+    }
+}
+
+std::string config_summary(const pamfac::Config& c) {
+    std::string s = c.backend == pamfac::BackendKind::Ftc ? "backend ftc" : "api_user " + c.api_user;
+    s += ", " + std::to_string(c.servers.size()) + (c.servers.size() == 1 ? " server" : " servers");
+    s += ", second_factor " + std::string(pamfac::second_factor_name(c.second_factor));
+    s += c.password ? ", password checked by FAC" : "";
+    s += c.tls_verify ? "" : ", tls_verify = no (certificates NOT checked)";
+    return s;
+}
+
+}  // namespace
+
+int run_check(int argc, char** argv) {
+    ParsedArgs args;
+    if (auto error = parse_args(argc, argv, {{"--conf", true}}, args)) {
+        return fail("check", *error + " (see facctl check --help)", kExitUsage);
+    }
+    if (args.help) {
+        out(kHelp);
+        return flush_stdout() ? kExitOk : kExitFailed;
+    }
+    if (!args.positionals.empty()) {
+        return fail("check", std::string("unexpected argument '") + args.positionals[0] + "'", kExitUsage);
+    }
+    pamfac::Config config;
+    if (auto error = load_facctl_config(args.value("--conf"), config)) {
+        return fail("check", *error, kExitUsage);
+    }
+    std::printf("config %s: ok (%s)\n", one_line(config.path).c_str(), one_line(config_summary(config)).c_str());
+
+    const pamfac::TransportSettings settings = pamfac::make_transport_settings(config);
+    pamfac::CurlTransport transport(settings);
+    std::size_t usable = 0;
+    std::string reasons;
+    for (std::size_t i = 0; i < config.servers.size(); ++i) {
+        const ServerReport report = check_server(config, settings, transport, config.servers[i]);
+        print_report(report, i + 1, config.servers.size());
+        if (report.usable) {
+            ++usable;
+        } else {
+            reasons += (reasons.empty() ? "" : "; ") + config.servers[i] + ": " + report.reason;
+        }
+    }
+    std::printf("\n%zu of %zu %s usable\n", usable, config.servers.size(),
+                config.servers.size() == 1 ? "server" : "servers");
+    if (!flush_stdout()) {
+        return kExitFailed;
+    }
+    if (usable == 0) {
+        return fail("check", "no server is usable (" + reasons + ")", kExitFailed);
+    }
+    return kExitOk;
+}
+
+}  // namespace facctl
