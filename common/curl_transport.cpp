@@ -14,6 +14,25 @@
 namespace pamfac {
 namespace {
 
+// libcurl accepts a response whose connection closed right after the status
+// line ("HTTP/1.1 200 OK" and nothing else) as a complete 200. An answer is
+// only trusted once its header block has ended with the empty line.
+struct HeaderWatch {
+    bool complete = false;
+};
+
+std::size_t watch_headers(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* watch = static_cast<HeaderWatch*>(user);
+    const std::size_t n = size * count;
+    const std::string_view line(data, n);
+    if (line.rfind("HTTP/", 0) == 0) {
+        watch->complete = false;  // a new response (after a 1xx) starts its own block
+    } else if (line == "\r\n" || line == "\n") {
+        watch->complete = true;
+    }
+    return n;
+}
+
 struct BodySink {
     std::string* body;
     std::size_t cap;
@@ -233,6 +252,9 @@ HttpResponse CurlTransport::perform(const HttpRequest& request) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body->size()));
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body->c_str());
     }
+    HeaderWatch headers_seen;
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, watch_headers);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &headers_seen);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
@@ -248,6 +270,13 @@ HttpResponse CurlTransport::perform(const HttpRequest& request) {
         return response;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+    if (!headers_seen.complete) {
+        response.error = NetError::Broken;
+        response.detail =
+            "the connection closed inside the answer's headers (HTTP " + std::to_string(response.status) + ")";
+        response.status = 0;
+        response.body.clear();
+    }
     return response;
 }
 

@@ -153,11 +153,17 @@ Flow::Stop Flow::run_otp_append() {
             last_problem = "answer does not end with a 6 to 8 digit code; not sent";
             continue;
         }
+        if (repeats_rejected(answer)) {
+            conversation_.error(msg::kWrongPasswordOrCode);
+            last_problem = "the rejected answer was given again; not sent twice";
+            continue;
+        }
         const BackendResult result = backend_.check(CodeCheck{&fac_user_, &answer, nullptr, true});
         note_server(result);
         if (result.verdict == Verdict::WrongCredentials) {
             conversation_.error(msg::kWrongPasswordOrCode);
             last_problem = "wrong password or code";
+            last_rejected_.assign(answer.view());
             continue;
         }
         return from_verdict(result);
@@ -228,6 +234,11 @@ Flow::Stop Flow::run_code_loop() {
             last_problem = "code is not 6 to 8 digits; not sent";
             continue;
         }
+        if (repeats_rejected(answer)) {
+            conversation_.error(have_password_ ? msg::kWrongPasswordOrCode : msg::kWrongCode);
+            last_problem = "the rejected code was given again; not sent twice";
+            continue;
+        }
         method_ = have_password_ ? "password+code" : "code";
         const BackendResult result =
             backend_.check(CodeCheck{&fac_user_, have_password_ ? &password_ : nullptr, &answer, false});
@@ -235,6 +246,7 @@ Flow::Stop Flow::run_code_loop() {
         if (result.verdict == Verdict::WrongCredentials) {
             conversation_.error(have_password_ ? msg::kWrongPasswordOrCode : msg::kWrongCode);
             last_problem = have_password_ ? "wrong password or code" : "wrong code";
+            last_rejected_.assign(answer.view());
             continue;  // an autopush still in flight may yet be approved
         }
         return from_verdict(result);  // ends the flow; an autopush in flight is abandoned
@@ -344,6 +356,10 @@ std::optional<Flow::Stop> Flow::run_push(bool code_fallback_allowed) {
         break;
     }
     return from_verdict(result);
+}
+
+bool Flow::repeats_rejected(const Secret& answer) const {
+    return !last_rejected_.empty() && answer.view() == last_rejected_.view();
 }
 
 Flow::Stop Flow::wrong_credentials_exhausted(const std::string& what) {

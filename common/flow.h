@@ -60,6 +60,7 @@ private:
     Stop run_code_loop();
     std::optional<Stop> run_push(bool code_fallback_allowed);
     Stop from_verdict(const BackendResult& result);
+    bool repeats_rejected(const Secret& answer) const;
     Stop wrong_credentials_exhausted(const std::string& what);
     void note_server(const BackendResult& result);
 
@@ -71,6 +72,9 @@ private:
     WallClock wall_clock_;
 
     std::string fac_user_;  // the name FAC knows: username_map applied
+    // The last answer FAC rejected: sshd's PasswordAuthentication answers
+    // every prompt with the same text, and resending it only feeds lockout.
+    Secret last_rejected_;
     Secret password_;
     bool have_password_ = false;
     bool prompted_password_ = false;

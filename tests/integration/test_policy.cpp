@@ -33,7 +33,7 @@ void trusted_network_skips_fac(void** /*state*/) {
 
     reset_environment(nullptr);
     setenv("PAM_RHOST", "localhost", 1);  // a name is never trusted
-    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {"000000", "000000", "000000"}).rc, PAM_AUTH_ERR);
+    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {"000000", "000001", "000002"}).rc, PAM_AUTH_ERR);
 }
 
 void groups_select_who_needs_fac(void** /*state*/) {
@@ -80,10 +80,10 @@ void grace_period_lets_the_next_login_through(void** /*state*/) {
     // Another host, or a failed login, gets no grace.
     reset_environment(nullptr);
     setenv("PAM_RHOST", "203.0.113.6", 1);
-    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {"000000", "000000", "000000"}).rc, PAM_AUTH_ERR);
+    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {"000000", "000001", "000002"}).rc, PAM_AUTH_ERR);
     reset_environment(nullptr);
     setenv("PAM_RHOST", "203.0.113.6", 1);
-    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {"000000", "000000", "000000"}).rc, PAM_AUTH_ERR);
+    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {"000000", "000001", "000002"}).rc, PAM_AUTH_ERR);
     assert_int_equal(fac_requests(), 3);
 }
 

@@ -492,6 +492,26 @@ void tls_verify_off_warns(void** /*state*/) {
     assert_true(warned);
 }
 
+void a_rejected_answer_is_not_sent_again(void** /*state*/) {
+    // sshd's PasswordAuthentication answers every prompt with the same text.
+    Rig r;
+    r.config.password = true;
+    r.config.otp_append = true;
+    r.conv.answers = {"pw000000", "pw000000", "pw000000"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::WrongCredentials, Verdict::WrongCredentials};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_int_equal(r.backend.checks.size(), 1);
+    assert_true(contains(o.reason, "not sent twice"));
+
+    Rig codes;
+    codes.conv.answers = {"111111", "111111", "222222"};
+    codes.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::Accepted};
+    assert_int_equal(static_cast<int>(codes.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(codes.backend.checks.size(), 2);
+    assert_string_equal(codes.backend.checks[1].code.c_str(), "222222");
+}
+
 void overlong_password_is_not_sent(void** /*state*/) {
     Rig r;
     r.config.password = true;
@@ -713,6 +733,7 @@ int main() {
         cmocka_unit_test(echo_code_echoes),
         cmocka_unit_test(password_change_accepted_and_told),
         cmocka_unit_test(tls_verify_off_warns),
+        cmocka_unit_test(a_rejected_answer_is_not_sent_again),
         cmocka_unit_test(overlong_password_is_not_sent),
         cmocka_unit_test(bad_request_is_denied),
         cmocka_unit_test(autopush_info_comes_before_the_prompt),
