@@ -634,9 +634,14 @@ def run_main(name):
 # The FAC simulator
 # ---------------------------------------------------------------------------
 
+FTC_CLIENT_ID = "e2e-ftc-client"
+FTC_CLIENT_SECRET = "e2e-ftc-s3cr3t"
+
+
 class Simulator:
-    def __init__(self, tmp, users, api_users=None):
+    def __init__(self, tmp, users, api_users=None, mode="fac"):
         self.tmp = tmp
+        self.mode = mode
         self.proc = None
         self.port = None
         self.certs = os.path.join(tmp, "certs")
@@ -646,6 +651,7 @@ class Simulator:
         self.users_file = os.path.join(tmp, "users.json")
         with open(self.users_file, "w") as f:
             json.dump({"api_users": api_users or [{"name": API_USER, "key": API_KEY, "permission": True}],
+                       "ftc_clients": [{"client_id": FTC_CLIENT_ID, "client_secret": FTC_CLIENT_SECRET}],
                        "lockout_after": 0, "reject_replay": False, "users": users}, f)
         self.log_file = os.path.join(tmp, "sim.stderr")
 
@@ -656,7 +662,7 @@ class Simulator:
                  "--users", self.users_file,
                  "--cert", os.path.join(self.certs, "server.pem"),
                  "--key", os.path.join(self.certs, "server.key"),
-                 "--host", "127.0.0.1", "--port", "0",
+                 "--host", "127.0.0.1", "--port", "0", "--mode", self.mode,
                  "--log", os.path.join(self.tmp, "sim.jsonl")],
                 stdout=subprocess.PIPE, stderr=err, env=clean_env(), start_new_session=True,
                 preexec_fn=_die_with_parent)
@@ -728,11 +734,15 @@ class Simulator:
         return json.loads(base64.b64decode(entry["body_b64"] or b"") or b"null")
 
     def config_text(self, state_dir, extra=()):
+        if self.mode == "ftc":
+            credentials = ["backend = ftc", "ftc_client_id = " + FTC_CLIENT_ID,
+                           "ftc_client_secret = " + FTC_CLIENT_SECRET, "poll_interval = 0.2"]
+        else:
+            credentials = ["api_user = " + API_USER, "api_key = " + API_KEY]
         return "\n".join([
             "# pam_fac end-to-end test config",
             "server = https://127.0.0.1:%d" % self.port,
-            "api_user = " + API_USER,
-            "api_key = " + API_KEY,
+        ] + credentials + [
             "ca_file = " + self.ca,
             # Generous: these tests are not about timeouts, and must pass on a
             # loaded 2-core machine (a TLS handshake took over 2 s at load 80).
@@ -832,6 +842,7 @@ class SshdTestCase(unittest.TestCase):
     NSS_USERS = []      # [NssUser]
     NSS_GROUPS = {}     # group name -> [member names]
     SIM_USERS = []      # simulator users file entries
+    SIM_MODE = "fac"    # or "ftc": the simulator plays FortiToken Cloud
     BASE_CONF = ["second_factor = code_or_push"]
 
     tmp = None
@@ -851,7 +862,7 @@ class SshdTestCase(unittest.TestCase):
         cls.tmp = make_tmp()
         cls.addClassCleanup(cls._remove_tmp)
         os.chmod(cls.tmp, 0o711)   # the test users' processes must reach their homes
-        cls.sim = Simulator(cls.tmp, cls.SIM_USERS)
+        cls.sim = Simulator(cls.tmp, cls.SIM_USERS, mode=cls.SIM_MODE)
         cls.addClassCleanup(cls.sim.stop)
         cls.sim.start()
         cls.conf = cls.write_conf("fac.conf", cls.BASE_CONF)
