@@ -12,6 +12,7 @@
 #include "facctl_args.h"
 #include "facctl_commands.h"
 #include "facctl_common.h"
+#include "json_body.h"
 #include "server_probe.h"
 #include "text.h"
 #include "text_table.h"
@@ -74,13 +75,53 @@ struct ServerReport {
     std::string reason;  // why not usable
 };
 
+// FortiToken Cloud: whether POST /api/v1/login accepts the client id and
+// secret. The token it returns is dropped, not cached.
+void check_ftc_login(const pamfac::Config& config, pamfac::Transport& transport, const std::string& server,
+                     ServerReport& report) {
+    pamfac::Secret body;
+    pamfac::JsonObjectBuilder json(body);
+    json.add("client_id", config.ftc_client_id);
+    json.add("client_secret", config.ftc_client_secret.view());
+    if (!json.finish()) {
+        report.api = {pamfac::StepState::Fail, "ftc_client_id or ftc_client_secret is not valid UTF-8"};
+        report.reason = report.api.detail;
+        return;
+    }
+    pamfac::HttpRequest request;
+    request.url = server + "/api/v1/login";
+    request.body = &body;
+    request.timeout_ms = config.timeout_ms;
+    request.auth = pamfac::HttpAuth::None;
+    const auto start = std::chrono::steady_clock::now();
+    pamfac::HttpResponse response = transport.perform(request);
+    pamfac::wipe_memory(response.body.data(), response.body.size());  // it holds a bearer token
+    const long ms = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+    if (response.error != pamfac::NetError::None) {
+        report.rtt = {pamfac::StepState::Skipped, "no answer"};
+        report.api = {pamfac::StepState::Fail,
+                      std::string(pamfac::net_error_name(response.error)) + ": " + pamfac::printable(response.detail)};
+    } else if (response.status == 200 || response.status == 201) {
+        report.rtt = {pamfac::StepState::Ok, "one API request: connection, TLS and answer", ms};
+        report.api = {pamfac::StepState::Ok, pamfac::printable(config.ftc_client_id) +
+                                                 " accepted (POST /api/v1/login: HTTP " +
+                                                 std::to_string(response.status) + ")"};
+        report.usable = true;
+        return;
+    } else {
+        report.rtt = {pamfac::StepState::Ok, "one API request: connection, TLS and answer", ms};
+        report.api = {pamfac::StepState::Fail,
+                      response.status == 401 ? "FortiToken Cloud rejected ftc_client_id/ftc_client_secret (HTTP 401)"
+                                             : "POST /api/v1/login: HTTP " + std::to_string(response.status)};
+    }
+    report.reason = report.api.detail;
+}
+
 void check_api(const pamfac::Config& config, pamfac::Transport& transport, const std::string& server,
                ServerReport& report) {
     if (config.backend == pamfac::BackendKind::Ftc) {
-        report.api = {pamfac::StepState::Skipped,
-                      "backend = ftc: this version checks FAC credentials only; "
-                      "try facctl auth"};
-        report.usable = report.probe.reachable;
+        check_ftc_login(config, transport, server, report);
         return;
     }
     const auto start = std::chrono::steady_clock::now();

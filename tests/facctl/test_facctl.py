@@ -51,6 +51,7 @@ USERS = {
     ],
     "tokens": HAND_TOKENS,
     "generate_tokens": GENERATED,
+    "ftc_clients": [{"client_id": "ftc-client", "client_secret": "ftc-s3cr3t"}],
 }
 
 
@@ -84,7 +85,7 @@ def closed_port():
 
 
 class Simulator:
-    def __init__(self, workdir, name, cert):
+    def __init__(self, workdir, name, cert, mode="fac"):
         self.ca = os.path.join(workdir, "certs", "ca.pem")
         users = os.path.join(workdir, f"{name}-users.json")
         with open(users, "w", encoding="utf-8") as f:
@@ -92,7 +93,7 @@ class Simulator:
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(SIM_DIR, "fac_sim.py"), "--users", users,
              "--cert", os.path.join(workdir, "certs", f"{cert}.pem"),
-             "--key", os.path.join(workdir, "certs", f"{cert}.key"), "--port", "0"],
+             "--key", os.path.join(workdir, "certs", f"{cert}.key"), "--port", "0", "--mode", mode],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 15)
         line = self.proc.stdout.readline() if ready else ""
@@ -141,6 +142,7 @@ class FacctlTest(unittest.TestCase):
                            check=True)
             cls.sim = Simulator(cls.dir, "good", "server")
             cls.expired = Simulator(cls.dir, "expired", "expired")
+            cls.ftc = Simulator(cls.dir, "ftc", "server", mode="ftc")
         except BaseException:
             cls.tearDownClass()
             raise
@@ -148,7 +150,7 @@ class FacctlTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for name in ("sim", "expired"):
+        for name in ("sim", "expired", "ftc"):
             if hasattr(cls, name):
                 getattr(cls, name).stop()
         shutil.rmtree(cls.dir, ignore_errors=True)
@@ -296,6 +298,26 @@ class FacctlTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"cert +FAIL +subject CN = localhost; .*expired 2020-12-31")
         self.assertRegex(r.stdout, r"api +skip")
         self.assertEqual(self.expired.requests(), [], "credentials went to an unverified server")
+
+    def ftc_conf(self, secret):
+        path = os.path.join(self.dir, "ftc.conf")
+        if os.path.exists(path):
+            os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"server = {self.ftc.url}\nbackend = ftc\nftc_client_id = ftc-client\n"
+                    f"ftc_client_secret = {secret}\nca_file = {self.ca}\nstate_dir = {self.dir}/state\n")
+        return path
+
+    def test_check_ftc_credentials(self):
+        good = self.facctl("check", "--conf", self.ftc_conf("ftc-s3cr3t"), secrets=("ftc-s3cr3t",))
+        self.assertEqual(good.returncode, 0, good.stdout + good.stderr)
+        self.assertIn("ftc-client accepted (POST /api/v1/login", good.stdout)
+        bad = self.facctl("check", "--conf", self.ftc_conf("wrong-secret"), secrets=("wrong-secret",))
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("rejected ftc_client_id/ftc_client_secret", bad.stdout + bad.stderr)
+        # The login's token is not cached by a check.
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))
 
     def test_check_pinned_key(self):
         pin = self.pin_of(os.path.join(self.dir, "certs", "server.pem"))
