@@ -1544,6 +1544,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 class SimServer(http.server.ThreadingHTTPServer):
+    # 200 logins may connect at once (benchmarks): the default backlog of 5
+    # drops SYNs, which costs each of them a connect timeout.
+    request_queue_size = 256
     daemon_threads = True
     block_on_close = False  # else server_close() would join held handler threads
 
