@@ -2,7 +2,9 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <utility>
@@ -142,7 +144,10 @@ std::optional<BackendResult> FtcClient::ensure_token(bool renew) {
     wipe_memory(response.body.data(), response.body.size());
     long expires_in = 3600;
     if (doc.HasMember("expires_in") && doc["expires_in"].IsNumber()) {
-        expires_in = static_cast<long>(doc["expires_in"].GetDouble());
+        // Whatever FTC says, a token is kept at most a day: no overflow, and
+        // a bogus lifetime cannot pin a token in the cache.
+        const double seconds = doc["expires_in"].GetDouble();
+        expires_in = std::isfinite(seconds) ? static_cast<long>(std::clamp(seconds, 0.0, 86400.0)) : 0;
     }
     cache_.store(token_, now + expires_in);
     logger_.debug("ftc: new bearer token from " + host + ", valid " + std::to_string(expires_in) + " s");
