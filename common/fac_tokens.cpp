@@ -114,7 +114,8 @@ TokensPage fetch_tokens_page(Transport& transport, const std::string& url, long 
     }
     TokensPage page;
     page.status = r.status;
-    page.json.Parse<rapidjson::kParseValidateEncodingFlag>(r.body.data(), r.body.size());
+    page.json.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(r.body.data(),
+                                                                                            r.body.size());
     if (page.json.HasParseError()) {
         return problem(TokensProblem::BadAnswer, r.status, "answer is not valid JSON");
     }

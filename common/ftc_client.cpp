@@ -55,7 +55,7 @@ bool is_safe_authid(const std::string& id) {
 
 std::string json_string(const std::string& body, const char* name) {
     rapidjson::Document doc;
-    doc.Parse(body.c_str(), body.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
     if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember(name) || !doc[name].IsString()) {
         return {};
     }
@@ -135,7 +135,7 @@ std::optional<BackendResult> FtcClient::ensure_token(bool renew) {
         return BackendResult{Verdict::Unreachable, host, http_detail(response.status, "FortiToken Cloud login failed")};
     }
     rapidjson::Document doc;
-    doc.Parse(response.body.c_str(), response.body.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(response.body.c_str(), response.body.size());
     if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("access_token") || !doc["access_token"].IsString() ||
         doc["access_token"].GetStringLength() == 0) {
         return BackendResult{Verdict::Unreachable, host, "FortiToken Cloud login answer has no access_token"};

@@ -55,7 +55,7 @@ std::optional<Secret> FtcTokenCache::load(std::time_t now) const {
         return std::nullopt;
     }
     rapidjson::Document doc;
-    doc.Parse(text->c_str(), text->size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(text->c_str(), text->size());
     if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("access_token") || !doc["access_token"].IsString() ||
         !doc.HasMember("expires_at") || !doc["expires_at"].IsInt64()) {
         return std::nullopt;

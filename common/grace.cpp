@@ -36,7 +36,7 @@ std::string record_name(const std::string& user, const std::string& rhost, const
 std::time_t matching_expiry(const std::string& text, const std::string& user, const std::string& rhost,
                             const std::string& service) {
     rapidjson::Document doc;
-    doc.Parse(text.c_str(), text.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
     if (doc.HasParseError() || !doc.IsObject()) {
         return 0;
     }
@@ -86,7 +86,7 @@ void GraceRecords::remember(const std::string& user, const std::string& rhost, c
             const auto record = read_state_file(dir_, entry->d_name, euid_);
             rapidjson::Document doc;
             if (record) {
-                doc.Parse(record->c_str(), record->size());
+                doc.Parse<rapidjson::kParseIterativeFlag>(record->c_str(), record->size());
             }
             const bool expired = !record || doc.HasParseError() || !doc.IsObject() || !doc.HasMember("expires") ||
                                  !doc["expires"].IsInt64() || doc["expires"].GetInt64() <= now;

@@ -86,8 +86,11 @@ bool JsonObjectBuilder::finish() {
 }
 
 std::string first_json_string(std::string_view text) {
+    // Iterative: a server's answer nested 60000 deep must not overflow the
+    // host thread's stack (RapidJSON's default parser recurses). The pool
+    // allocator frees the tree without recursing either.
     rapidjson::Document doc;
-    doc.Parse(text.data(), text.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
     if (doc.HasParseError()) {
         return {};
     }

@@ -1,0 +1,33 @@
+// Shared by the fuzz targets: property checks that abort (a libFuzzer
+// finding) with a message naming the property.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+namespace fuzzcheck {
+
+inline void require(bool condition, const char* property) {
+    if (!condition) {
+        std::fprintf(stderr, "property violated: %s\n", property);
+        std::abort();
+    }
+}
+
+// No C0 control byte, no DEL, no C1 control (UTF-8 C2 80..C2 9F).
+inline bool free_of_controls(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            return false;
+        }
+        if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+            static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace fuzzcheck
