@@ -198,6 +198,28 @@ Handler string_handler(std::string Config::*field, bool allow_empty) {
     };
 }
 
+// 0 (off) to a day, whole seconds: grace_period, server_retry_after.
+Handler whole_seconds_handler(long Config::*field) {
+    return [field](std::string_view v, Config& c) -> std::optional<std::string> {
+        const auto seconds = parse_int(v, 0, 86400);
+        if (!seconds) {
+            return std::string("must be whole seconds from 0 (off) to 86400");
+        }
+        c.*field = *seconds;
+        return std::nullopt;
+    };
+}
+
+Handler secret_handler(Secret Config::*field) {
+    return [field](std::string_view v, Config& c) -> std::optional<std::string> {
+        if (v.empty() || has_control_chars(v)) {
+            return std::string("must be a non-empty secret without control characters");
+        }
+        (c.*field).assign(v);
+        return std::nullopt;
+    };
+}
+
 const std::map<std::string, Handler, std::less<>>& handlers() {
     static const std::map<std::string, Handler, std::less<>> table = {
         {"server",
@@ -217,14 +239,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
              return std::nullopt;
          }},
         {"api_user", string_handler(&Config::api_user, false)},
-        {"api_key",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             if (v.empty() || has_control_chars(v)) {
-                 return std::string("must be a non-empty key without control characters");
-             }
-             c.api_key.assign(v);
-             return std::nullopt;
-         }},
+        {"api_key", secret_handler(&Config::api_key)},
         {"realm", string_handler(&Config::realm, true)},
         {"password", bool_handler(&Config::password)},
         {"second_factor",
@@ -276,14 +291,7 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
         {"backend",
          enum_handler<BackendKind>(&Config::backend, {{"fac", BackendKind::Fac}, {"ftc", BackendKind::Ftc}})},
         {"ftc_client_id", string_handler(&Config::ftc_client_id, false)},
-        {"ftc_client_secret",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             if (v.empty() || has_control_chars(v)) {
-                 return std::string("must be a non-empty secret without control characters");
-             }
-             c.ftc_client_secret.assign(v);
-             return std::nullopt;
-         }},
+        {"ftc_client_secret", secret_handler(&Config::ftc_client_secret)},
         {"vdom", string_handler(&Config::vdom, false)},
         {"ftc_sn", string_handler(&Config::ftc_sn, false)},
         {"poll_interval", duration_handler(&Config::poll_interval_ms, 30)},
@@ -317,47 +325,25 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
              return std::nullopt;
          }},
         {"username_map",
-         [](std::string_view v, Config& c) -> std::
-                                               optional<std::string> {
-                                                   bool strip = false;
-                                                   bool lower = false;
-                                                   for (std::string_view item : split_list(v)) {
-                                                       const std::string name = ascii_lower(item);
-                                                       if (name == "strip_domain") {
-                                                           strip = true;
-                                                       } else if (name == "lowercase") {
-                                                           lower = true;
-                                                       } else if (name != "none") {
-                                                           return std::string(
-                                                               "must be none, strip_domain, lowercase, or both");
-                                                       }
-                                                   }
-                                                   c.map_strip_domain = strip;
-                                                   c.map_lowercase = lower;
-                                                   return std::nullopt;
-                                               }},
-        {"grace_period",
-         [](std::string_view v, Config& c) -> std::
-                                               optional<std::string> {
-                                                   const auto seconds = parse_int(v, 0, 86400);
-                                                   if (!seconds) {
-                                                       return std::string(
-                                                           "must be whole seconds from 0 (off) to 86400");
-                                                   }
-                                                   c.grace_period_s = *seconds;
-                                                   return std::nullopt;
-                                               }},
-        {"server_retry_after",
-         [](std::string_view v, Config& c) -> std::
-                                               optional<std::string> {
-                                                   const auto seconds = parse_int(v, 0, 86400);
-                                                   if (!seconds) {
-                                                       return std::string(
-                                                           "must be whole seconds from 0 (off) to 86400");
-                                                   }
-                                                   c.server_retry_after_s = *seconds;
-                                                   return std::nullopt;
-                                               }},
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             bool strip = false;
+             bool lower = false;
+             for (std::string_view item : split_list(v)) {
+                 const std::string name = ascii_lower(item);
+                 if (name == "strip_domain") {
+                     strip = true;
+                 } else if (name == "lowercase") {
+                     lower = true;
+                 } else if (name != "none") {
+                     return std::string("must be none, strip_domain, lowercase, or both");
+                 }
+             }
+             c.map_strip_domain = strip;
+             c.map_lowercase = lower;
+             return std::nullopt;
+         }},
+        {"grace_period", whole_seconds_handler(&Config::grace_period_s)},
+        {"server_retry_after", whole_seconds_handler(&Config::server_retry_after_s)},
         {"state_dir",
          [](std::string_view v, Config& c) -> std::
                                                optional<std::string> {

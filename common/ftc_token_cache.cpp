@@ -1,13 +1,13 @@
 #include "ftc_token_cache.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <utility>
 
+#include "json_body.h"
 #include "state_dir.h"
 
 namespace pamfac {
@@ -16,34 +16,12 @@ namespace {
 // Tokens this close to expiry are renewed rather than used.
 constexpr std::time_t kExpiryMargin = 60;
 
-std::uint64_t fnv1a(const std::string& text) {
-    std::uint64_t hash = 1469598103934665603ULL;
-    for (unsigned char c : text) {
-        hash = (hash ^ c) * 1099511628211ULL;
-    }
-    return hash;
-}
-
-// RapidJSON output stream into a Secret.
-class SecretStream {
-public:
-    using Ch = char;
-    explicit SecretStream(Secret& out) : out_(out) {}
-    void Put(char c) { out_.push_back(c); }
-    void Flush() {}
-
-private:
-    Secret& out_;
-};
-
 }  // namespace
 
 FtcTokenCache::FtcTokenCache(std::string state_dir, const std::string& server, const std::string& client_id, uid_t euid,
                              Logger& logger)
     : dir_(std::move(state_dir)), euid_(euid), logger_(logger) {
-    char name[40];
-    (void)std::snprintf(name, sizeof name, "ftc-token-%016" PRIx64, fnv1a(server + "\n" + client_id));
-    name_ = name;
+    name_ = state_record_name("ftc-token-", server + "\n" + client_id);
 }
 
 std::optional<Secret> FtcTokenCache::load(std::time_t now) const {
@@ -76,14 +54,12 @@ void FtcTokenCache::store(const Secret& token, std::time_t expires_at) {
         return;
     }
     Secret text;
-    SecretStream stream(text);
-    rapidjson::Writer<SecretStream> writer(stream);
-    writer.StartObject();
-    writer.Key("access_token");
-    writer.String(token.c_str(), static_cast<rapidjson::SizeType>(token.size()));
-    writer.Key("expires_at");
-    writer.Int64(static_cast<std::int64_t>(expires_at));
-    writer.EndObject();
+    JsonObjectBuilder json(text);
+    json.add("access_token", token.view());
+    json.add_integer("expires_at", static_cast<std::int64_t>(expires_at));
+    if (!json.finish()) {
+        return;  // a token that is not UTF-8 is used, not cached
+    }
     if (auto problem = replace_state_file(dir_, name_, text.view())) {
         logger_.warning(*problem + "; the FortiToken Cloud token is not cached");
     }

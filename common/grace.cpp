@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "json_body.h"
 #include "state_dir.h"
 
 namespace pamfac {
@@ -20,16 +19,8 @@ namespace {
 constexpr const char* kPrefix = "grace-";
 
 std::string record_name(const std::string& user, const std::string& rhost, const std::string& service) {
-    std::uint64_t hash = 1469598103934665603ULL;
-    for (const std::string* part : {&user, &rhost, &service}) {
-        for (unsigned char c : *part) {
-            hash = (hash ^ c) * 1099511628211ULL;
-        }
-        hash = (hash ^ 0xFFU) * 1099511628211ULL;  // separator no string byte equals after UTF-8 checks
-    }
-    char name[40];
-    (void)std::snprintf(name, sizeof name, "%s%016" PRIx64, kPrefix, hash);
-    return name;
+    // 0xFF never occurs in UTF-8, so the parts cannot run into each other.
+    return state_record_name(kPrefix, user + '\xff' + rhost + '\xff' + service);
 }
 
 // The record's expiry when it matches the key exactly, else 0.
@@ -96,19 +87,17 @@ void GraceRecords::remember(const std::string& user, const std::string& rhost, c
         }
         closedir(dir);
     }
-    rapidjson::StringBuffer text;
-    rapidjson::Writer<rapidjson::StringBuffer> writer(text);
-    writer.StartObject();
-    writer.Key("user");
-    writer.String(user.c_str(), static_cast<rapidjson::SizeType>(user.size()));
-    writer.Key("rhost");
-    writer.String(rhost.c_str(), static_cast<rapidjson::SizeType>(rhost.size()));
-    writer.Key("service");
-    writer.String(service.c_str(), static_cast<rapidjson::SizeType>(service.size()));
-    writer.Key("expires");
-    writer.Int64(static_cast<std::int64_t>(expires_at));
-    writer.EndObject();
-    if (auto problem = replace_state_file(dir_, record_name(user, rhost, service), text.GetString())) {
+    Secret text;
+    JsonObjectBuilder json(text);
+    json.add("user", user);
+    json.add("rhost", rhost);
+    json.add("service", service);
+    json.add_integer("expires", static_cast<std::int64_t>(expires_at));
+    if (!json.finish()) {
+        logger_.warning("grace_period not recorded: user, rhost or service is not UTF-8");
+        return;
+    }
+    if (auto problem = replace_state_file(dir_, record_name(user, rhost, service), text.view())) {
         logger_.warning(*problem + "; grace_period not recorded");
     }
 }

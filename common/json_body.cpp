@@ -78,6 +78,17 @@ bool JsonObjectBuilder::add(std::string_view key, std::string_view value) {
     return impl_->ok;
 }
 
+bool JsonObjectBuilder::add_integer(std::string_view key, std::int64_t value) {
+    if (!is_valid_utf8(key)) {
+        impl_->ok = false;
+    }
+    if (impl_->ok) {
+        impl_->ok =
+            impl_->writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())) && impl_->writer.Int64(value);
+    }
+    return impl_->ok;
+}
+
 bool JsonObjectBuilder::finish() {
     if (impl_->ok) {
         impl_->ok = impl_->writer.EndObject();

@@ -2,6 +2,7 @@
 // wiping Secret buffer, so a password never lands in an ordinary string.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "secret.h"
@@ -17,6 +18,7 @@ public:
 
     // False when the value is not valid UTF-8; the body is then unusable.
     bool add(std::string_view key, std::string_view value);
+    bool add_integer(std::string_view key, std::int64_t value);
     bool finish();
 
 private:

@@ -10,25 +10,11 @@
 #include "state_dir.h"
 
 namespace pamfac {
-namespace {
-
-std::uint64_t fnv1a(const std::string& text) {
-    std::uint64_t hash = 1469598103934665603ULL;
-    for (unsigned char c : text) {
-        hash = (hash ^ c) * 1099511628211ULL;
-    }
-    return hash;
-}
-
-}  // namespace
-
 ServerHealth::ServerHealth(std::string state_dir, long retry_after_seconds, uid_t euid, Logger& logger)
     : dir_(std::move(state_dir)), retry_after_(retry_after_seconds), euid_(euid), logger_(logger) {}
 
 std::string ServerHealth::record_name(const std::string& server) const {
-    char name[40];
-    (void)std::snprintf(name, sizeof name, "down-%016" PRIx64, fnv1a(server));
-    return name;
+    return state_record_name("down-", server);
 }
 
 bool ServerHealth::usable() {

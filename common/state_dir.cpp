@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 
@@ -37,6 +38,16 @@ bool write_all(int fd, std::string_view data) {
 }
 
 }  // namespace
+
+std::string state_record_name(std::string_view prefix, std::string_view key) {
+    std::uint64_t hash = 1469598103934665603ULL;  // FNV-1a: stable across builds and processes
+    for (unsigned char c : key) {
+        hash = (hash ^ c) * 1099511628211ULL;
+    }
+    char digits[17];
+    (void)std::snprintf(digits, sizeof digits, "%016" PRIx64, hash);
+    return std::string(prefix) + digits;
+}
 
 std::optional<std::string> prepare_state_dir(const std::string& path, uid_t euid) {
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {

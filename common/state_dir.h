@@ -13,6 +13,11 @@
 
 namespace pamfac {
 
+// A record's file name: `prefix` and a stable 64-bit hash of `key`. Records
+// whose key matters (grace periods) also store the key, so a collision can
+// never stand for another key.
+std::string state_record_name(std::string_view prefix, std::string_view key);
+
 // Creates `path` (mode 0700) if it is missing and checks it. An error says
 // why it cannot be used and what to fix.
 std::optional<std::string> prepare_state_dir(const std::string& path, uid_t euid);

@@ -664,14 +664,14 @@ void config_files(void** /*state*/) {
         text.replace(text.find("api_key = s3cr3t-api-key"), 24, "api_key =");
         write_file(path, text, 0600);
     };
-    cases.back().want = {"api_key: must be a non-empty key"};
+    cases.back().want = {"api_key: must be a non-empty secret"};
     add("api_key with a control character (never echoed)", line1("", {}));
     cases.back().setup = [path] {
         std::string text = base_config("second_factor = code");
         text.replace(text.find("api_key = s3cr3t-api-key"), 24, "api_key = s3cr3t-api-key\x1b");
         write_file(path, text, 0600);
     };
-    cases.back().want = {"api_key: must be a non-empty key without control characters"};
+    cases.back().want = {"api_key: must be a non-empty secret without control characters"};
     // Duplicates and combinations.
     add("duplicate key",
         ConfigCase{nullptr,
