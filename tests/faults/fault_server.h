@@ -5,12 +5,7 @@
 // SIGTERM if the test process dies.
 #pragma once
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -22,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "../integration/harness.h"
+
 namespace faults {
 
 class FaultServer {
@@ -30,42 +27,12 @@ public:
     bool start(const std::string& certs, const std::string& log) {
         log_ = log;
         std::remove(log_.c_str());
-        int out[2];
-        if (pipe(out) != 0) {
-            return false;
-        }
         const std::string script = std::string(PAMFAC_SOURCE_DIR) + "/tests/faults/fault_server.py";
-        const pid_t pid = fork();
-        if (pid < 0) {
+        std::string line;
+        pid_ = itest::spawn_python({script, "--certs", certs, "--log", log}, line);
+        if (pid_ < 0) {
             return false;
         }
-        if (pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            dup2(out[1], STDOUT_FILENO);
-            close(out[0]);
-            close(out[1]);
-            unsetenv("LD_PRELOAD");
-            unsetenv("PAM_WRAPPER");
-            execl("/usr/bin/python3", "python3", script.c_str(), "--certs", certs.c_str(), "--log", log.c_str(),
-                  static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        close(out[1]);
-        pid_ = pid;
-        std::string line;
-        pollfd pfd{out[0], POLLIN, 0};
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-            if (poll(&pfd, 1, 200) > 0) {
-                char buf[512];
-                const ssize_t n = read(out[0], buf, sizeof buf);
-                if (n <= 0) {
-                    break;
-                }
-                line.append(buf, static_cast<std::size_t>(n));
-            }
-        }
-        close(out[0]);
         std::istringstream words(line);
         std::string word;
         words >> word;
@@ -80,22 +47,7 @@ public:
         return !ports_.empty();
     }
 
-    void stop() {
-        if (pid_ <= 0) {
-            return;
-        }
-        kill(pid_, SIGTERM);
-        for (int i = 0; i < 50; ++i) {
-            if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
+    void stop() { itest::stop_spawned(pid_); }
 
     int port(const std::string& name) const {
         const auto it = ports_.find(name);

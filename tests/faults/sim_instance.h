@@ -7,18 +7,15 @@
 #pragma once
 
 #include <curl/curl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
+
+#include "../integration/harness.h"
 
 namespace faults {
 
@@ -28,45 +25,11 @@ public:
     bool start(const std::string& users, const std::string& certs, const std::string& mode, const std::string& log,
                const std::string& cert_stem = "server") {
         certs_ = certs;
-        int out[2];
-        if (pipe(out) != 0) {
-            return false;
-        }
         const std::string sim = std::string(PAMFAC_SOURCE_DIR) + "/tests/sim/fac_sim.py";
-        const std::string cert = certs + "/" + cert_stem + ".pem";
-        const std::string key = certs + "/" + cert_stem + ".key";
-        const pid_t pid = fork();
-        if (pid < 0) {
-            return false;
-        }
-        if (pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            dup2(out[1], STDOUT_FILENO);
-            close(out[0]);
-            close(out[1]);
-            unsetenv("LD_PRELOAD");
-            unsetenv("PAM_WRAPPER");
-            execl("/usr/bin/python3", "python3", sim.c_str(), "--users", users.c_str(), "--cert", cert.c_str(), "--key",
-                  key.c_str(), "--port", "0", "--log", log.c_str(), "--mode", mode.c_str(),
-                  static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        close(out[1]);
-        pid_ = pid;
         std::string line;
-        pollfd pfd{out[0], POLLIN, 0};
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-            if (poll(&pfd, 1, 200) > 0) {
-                char buf[128];
-                const ssize_t n = read(out[0], buf, sizeof buf);
-                if (n <= 0) {
-                    break;
-                }
-                line.append(buf, static_cast<std::size_t>(n));
-            }
-        }
-        close(out[0]);
+        pid_ = itest::spawn_python({sim, "--users", users, "--cert", certs + "/" + cert_stem + ".pem", "--key",
+                                    certs + "/" + cert_stem + ".key", "--port", "0", "--log", log, "--mode", mode},
+                                   line);
         if (std::sscanf(line.c_str(), "PORT %d", &port_) != 1) {
             std::fprintf(stderr, "second simulator did not start: '%s'\n", line.c_str());
             return false;
@@ -74,22 +37,7 @@ public:
         return true;
     }
 
-    void stop() {
-        if (pid_ <= 0) {
-            return;
-        }
-        kill(pid_, SIGTERM);
-        for (int i = 0; i < 50; ++i) {
-            if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
+    void stop() { itest::stop_spawned(pid_); }
 
     int port() const { return port_; }
     std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }

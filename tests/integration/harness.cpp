@@ -46,72 +46,19 @@ int run_command(const std::string& command) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Starts the simulator with a clean environment (no pam_wrapper preload)
-// and reads the "PORT <n>" line it prints once listening.
+// Starts the simulator and reads the "PORT <n>" line it prints once listening.
 bool start_simulator() {
-    int out[2];
-    if (pipe(out) != 0) {
-        return false;
-    }
-    const std::string users = source_path("tests/integration/users.json");
-    const std::string sim = source_path("tests/sim/fac_sim.py");
-    const std::string cert = g_env.certs + "/server.pem";
-    const std::string key = g_env.certs + "/server.key";
-    const std::string log = g_env.dir + "/sim.log";
-    const pid_t pid = fork();
-    if (pid < 0) {
-        return false;
-    }
-    if (pid == 0) {
-        // The simulator dies with the test, even one that crashes.
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-        unsetenv("LD_PRELOAD");
-        unsetenv("PAM_WRAPPER");
-        execl("/usr/bin/python3", "python3", sim.c_str(), "--users", users.c_str(), "--cert", cert.c_str(), "--key",
-              key.c_str(), "--port", "0", "--log", log.c_str(), "--mode", g_env.mode, static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    close(out[1]);
-    g_env.sim_pid = pid;
     std::string line;
-    pollfd pfd{out[0], POLLIN, 0};
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-        if (poll(&pfd, 1, 200) > 0) {
-            char buf[128];
-            const ssize_t n = read(out[0], buf, sizeof buf);
-            if (n <= 0) {
-                break;
-            }
-            line.append(buf, static_cast<std::size_t>(n));
-        }
-    }
-    close(out[0]);
-    if (std::sscanf(line.c_str(), "PORT %d", &g_env.port) != 1) {
+    g_env.sim_pid =
+        spawn_python({source_path("tests/sim/fac_sim.py"), "--users", source_path("tests/integration/users.json"),
+                      "--cert", g_env.certs + "/server.pem", "--key", g_env.certs + "/server.key", "--port", "0",
+                      "--log", g_env.dir + "/sim.log", "--mode", g_env.mode},
+                     line);
+    if (g_env.sim_pid < 0 || std::sscanf(line.c_str(), "PORT %d", &g_env.port) != 1) {
         std::fprintf(stderr, "simulator did not start: '%s'\n", line.c_str());
         return false;
     }
     return true;
-}
-
-void stop_simulator() {
-    if (g_env.sim_pid <= 0) {
-        return;
-    }
-    kill(g_env.sim_pid, SIGTERM);
-    for (int i = 0; i < 50; ++i) {
-        if (waitpid(g_env.sim_pid, nullptr, WNOHANG) == g_env.sim_pid) {
-            g_env.sim_pid = -1;
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(g_env.sim_pid, SIGKILL);
-    waitpid(g_env.sim_pid, nullptr, 0);
-    g_env.sim_pid = -1;
 }
 
 std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
@@ -179,6 +126,67 @@ std::string base64_decode(const std::string& in) {
 
 }  // namespace
 
+pid_t spawn_python(const std::vector<std::string>& args, std::string& first_line) {
+    first_line.clear();
+    int out[2];
+    if (pipe(out) != 0) {
+        return -1;
+    }
+    std::vector<char*> argv{const_cast<char*>("python3")};
+    for (const std::string& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) {
+        close(out[0]);
+        close(out[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        unsetenv("LD_PRELOAD");
+        unsetenv("PAM_WRAPPER");
+        execv("/usr/bin/python3", argv.data());
+        _exit(127);
+    }
+    close(out[1]);
+    pollfd pfd{out[0], POLLIN, 0};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (first_line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        if (poll(&pfd, 1, 200) > 0) {
+            char buf[512];
+            const ssize_t n = read(out[0], buf, sizeof buf);
+            if (n <= 0) {
+                break;
+            }
+            first_line.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    close(out[0]);
+    return pid;
+}
+
+void stop_spawned(pid_t& pid) {
+    if (pid <= 0) {
+        return;
+    }
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 50; ++i) {
+        if (waitpid(pid, nullptr, WNOHANG) == pid) {
+            pid = -1;
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+}
+
 void use_ftc_simulator() {
     g_env.mode = "ftc";
 }
@@ -202,7 +210,7 @@ int start_environment(void** /*state*/) {
 }
 
 int stop_environment(void** /*state*/) {
-    stop_simulator();
+    stop_spawned(g_env.sim_pid);
     return 0;
 }
 

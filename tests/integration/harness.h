@@ -4,6 +4,7 @@
 #pragma once
 
 #include <rapidjson/document.h>
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -17,6 +18,14 @@ struct PamResult {
     std::vector<std::string> env;  // PAM environment, when asked for
     long ms = 0;
 };
+
+// Starts `/usr/bin/python3 args...` (the simulator, a fault server) without
+// this process's preloads, dying with the test process even if it crashes,
+// and reads the first line it prints once listening (within 15 s).
+// Returns its pid, or -1.
+pid_t spawn_python(const std::vector<std::string>& args, std::string& first_line);
+// SIGTERM, SIGKILL after 5 s; sets `pid` to -1. Does nothing for -1.
+void stop_spawned(pid_t& pid);
 
 // Call before the group setup: the simulator plays FortiToken Cloud, and
 // write_config() writes a backend = ftc config.
