@@ -30,30 +30,6 @@ using pamfac::Verdict;
 
 namespace {
 
-NetError error_named(std::string_view word) {
-    static const struct {
-        const char* name;
-        NetError error;
-    } names[] = {
-        {"resolve", NetError::Resolve},
-        {"connect", NetError::Connect},
-        {"connect_timeout", NetError::ConnectTimeout},
-        {"tls_handshake", NetError::TlsHandshake},
-        {"tls_verify", NetError::TlsVerify},
-        {"timeout", NetError::Timeout},
-        {"too_large", NetError::TooLarge},
-        {"broken", NetError::Broken},
-        {"cancelled", NetError::Cancelled},
-        {"other", NetError::Other},
-    };
-    for (const auto& n : names) {
-        if (word == n.name) {
-            return n.error;
-        }
-    }
-    return NetError::None;
-}
-
 bool clean(std::string_view s) {
     return fuzzcheck::free_of_controls(s) && pamfac::is_valid_utf8(s);
 }
@@ -85,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                     : Endpoint::Auth;
 
     pamfac::HttpResponse response;
-    response.error = error_named(words[2]);
+    response.error = fuzzcheck::error_named(words[2]);
     if (response.error == NetError::None) {
         response.status = status;
         response.body = std::string(body);

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "http.h"
+
 namespace fuzzcheck {
 
 inline void require(bool condition, const char* property) {
@@ -28,6 +30,31 @@ inline bool free_of_controls(std::string_view s) {
         }
     }
     return true;
+}
+
+// The NetError a seed names ("connect", "tls_verify", ...); None otherwise.
+inline pamfac::NetError error_named(std::string_view word) {
+    static const struct {
+        const char* name;
+        pamfac::NetError error;
+    } names[] = {
+        {"resolve", pamfac::NetError::Resolve},
+        {"connect", pamfac::NetError::Connect},
+        {"connect_timeout", pamfac::NetError::ConnectTimeout},
+        {"tls_handshake", pamfac::NetError::TlsHandshake},
+        {"tls_verify", pamfac::NetError::TlsVerify},
+        {"timeout", pamfac::NetError::Timeout},
+        {"too_large", pamfac::NetError::TooLarge},
+        {"broken", pamfac::NetError::Broken},
+        {"cancelled", pamfac::NetError::Cancelled},
+        {"other", pamfac::NetError::Other},
+    };
+    for (const auto& n : names) {
+        if (word == n.name) {
+            return n.error;
+        }
+    }
+    return pamfac::NetError::None;
 }
 
 }  // namespace fuzzcheck

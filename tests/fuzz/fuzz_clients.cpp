@@ -40,30 +40,6 @@ struct NullLogger final : pamfac::Logger {
     void emit(pamfac::LogLevel /*level*/, const std::string& /*message*/) override {}
 };
 
-NetError error_named(std::string_view word) {
-    static const struct {
-        const char* name;
-        NetError error;
-    } names[] = {
-        {"resolve", NetError::Resolve},
-        {"connect", NetError::Connect},
-        {"connect_timeout", NetError::ConnectTimeout},
-        {"tls_handshake", NetError::TlsHandshake},
-        {"tls_verify", NetError::TlsVerify},
-        {"timeout", NetError::Timeout},
-        {"too_large", NetError::TooLarge},
-        {"broken", NetError::Broken},
-        {"cancelled", NetError::Cancelled},
-        {"other", NetError::Other},
-    };
-    for (const auto& n : names) {
-        if (word == n.name) {
-            return n.error;
-        }
-    }
-    return NetError::None;
-}
-
 pamfac::HttpResponse parse_answer(std::string_view text) {
     const std::size_t eol = text.find('\n');
     const std::string_view head = text.substr(0, eol);
@@ -75,7 +51,7 @@ pamfac::HttpResponse parse_answer(std::string_view text) {
     }
     const std::string_view rest = i < head.size() ? head.substr(i + 1) : std::string_view();
     pamfac::HttpResponse r;
-    r.error = error_named(rest);
+    r.error = fuzzcheck::error_named(rest);
     if (r.error == NetError::None) {
         r.status = status;
         r.body = std::string(body);
