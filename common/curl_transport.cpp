@@ -118,34 +118,6 @@ struct SlistDeleter {
 
 }  // namespace
 
-const char* net_error_name(NetError e) {
-    switch (e) {
-    case NetError::None:
-        return "none";
-    case NetError::Resolve:
-        return "DNS lookup failed";
-    case NetError::Connect:
-        return "connection failed";
-    case NetError::ConnectTimeout:
-        return "connection timed out";
-    case NetError::TlsHandshake:
-        return "TLS handshake failed";
-    case NetError::TlsVerify:
-        return "TLS certificate verification failed";
-    case NetError::Timeout:
-        return "request timed out";
-    case NetError::TooLarge:
-        return "answer larger than 64 KiB";
-    case NetError::Broken:
-        return "connection closed or answer truncated";
-    case NetError::Cancelled:
-        return "abandoned";
-    case NetError::Other:
-        return "transfer failed";
-    }
-    return "?";
-}
-
 bool ensure_curl_initialised() {
     static std::once_flag once;
     static bool initialised = false;
@@ -168,22 +140,51 @@ bool ensure_curl_initialised() {
     return initialised;
 }
 
-CurlTransport::CurlTransport(TransportSettings settings) : settings_(std::move(settings)) {}
+namespace {
 
-HttpResponse CurlTransport::perform(const HttpRequest& request) {
+// One easy handle for one request (CurlTransport::perform) or for a whole
+// series: libcurl keeps the handle's connections open between requests.
+class CurlSeries final : public Transport {
+public:
+    CurlSeries(const TransportSettings& settings, CancelToken* cancel) : settings_(settings), cancel_(cancel) {}
+    CurlSeries(const CurlSeries&) = delete;
+    CurlSeries& operator=(const CurlSeries&) = delete;
+    // Closes the kept connections, through close_tracked_socket while
+    // cancel_ is still alive.
+    ~CurlSeries() override {
+        if (handle_ != nullptr) {
+            curl_easy_cleanup(handle_);
+        }
+    }
+
+    HttpResponse perform(const HttpRequest& request) override;
+
+private:
+    const TransportSettings& settings_;
+    CancelToken* cancel_;
+    CURL* handle_ = nullptr;
+};
+
+HttpResponse CurlSeries::perform(const HttpRequest& request) {
     HttpResponse response;
     if (!ensure_curl_initialised()) {
         response.error = NetError::Other;
         response.detail = "libcurl could not be initialised";
         return response;
     }
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), curl_easy_cleanup);
-    if (!handle) {
+    if (handle_ == nullptr) {
+        handle_ = curl_easy_init();
+    } else {
+        // Forgets the previous request's options (its body above all) but
+        // keeps the open connections and TLS sessions.
+        curl_easy_reset(handle_);
+    }
+    if (handle_ == nullptr) {
         response.error = NetError::Other;
         response.detail = "libcurl could not create a handle";
         return response;
     }
-    CURL* h = handle.get();
+    CURL* h = handle_;
     std::unique_ptr<curl_slist, SlistDeleter> headers;
     auto add_header = [&headers](const char* line) {
         curl_slist* grown = curl_slist_append(headers.get(), line);
@@ -237,13 +238,13 @@ HttpResponse CurlTransport::perform(const HttpRequest& request) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
         curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, request.bearer->c_str());
     }
-    if (request.cancel != nullptr) {
+    if (cancel_ != nullptr) {
         curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_tracked_socket);
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, request.cancel);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, cancel_);
         curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_tracked_socket);
-        curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, request.cancel);
+        curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, cancel_);
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_cancelled);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, request.cancel);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, cancel_);
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
@@ -261,7 +262,7 @@ HttpResponse CurlTransport::perform(const HttpRequest& request) {
 
     const CURLcode rc = curl_easy_perform(h);
     response.error = classify(rc, h, sink.overflow);
-    if (rc != CURLE_OK && request.cancel != nullptr && request.cancel->cancelled()) {
+    if (rc != CURLE_OK && cancel_ != nullptr && cancel_->cancelled()) {
         response.error = NetError::Cancelled;
     }
     if (response.error != NetError::None) {
@@ -278,6 +279,19 @@ HttpResponse CurlTransport::perform(const HttpRequest& request) {
         response.body.clear();
     }
     return response;
+}
+
+}  // namespace
+
+CurlTransport::CurlTransport(TransportSettings settings) : settings_(std::move(settings)) {}
+
+HttpResponse CurlTransport::perform(const HttpRequest& request) {
+    CurlSeries once(settings_, request.cancel);
+    return once.perform(request);
+}
+
+std::unique_ptr<Transport> CurlTransport::series(CancelToken* cancel) {
+    return std::make_unique<CurlSeries>(settings_, cancel);
 }
 
 }  // namespace pamfac

@@ -1,5 +1,6 @@
-// HTTPS over libcurl: one easy handle per request, TLS verified, bounded in
-// time and size, no signals, no redirects, no proxy from the environment.
+// HTTPS over libcurl: one easy handle per request (or per series of
+// requests, which then share connections), TLS verified, bounded in time and
+// size, no signals, no redirects, no proxy from the environment.
 #pragma once
 
 #include <string>
@@ -30,6 +31,7 @@ class CurlTransport final : public Transport {
 public:
     explicit CurlTransport(TransportSettings settings);
     HttpResponse perform(const HttpRequest& request) override;
+    std::unique_ptr<Transport> series(CancelToken* cancel) override;
 
 private:
     TransportSettings settings_;

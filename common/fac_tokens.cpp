@@ -130,13 +130,15 @@ std::optional<TokensError> list_tokens(Transport& transport, const std::vector<s
     out.tokens.SetArray();
     out.pages = 0;
     out.total_count = -1;
+    // Every page through one connection: one TLS handshake for the listing.
+    const std::unique_ptr<Transport> via = transport.series(nullptr);
     TokensPage page;
     std::string url;
     std::string failures;
     TokensProblem last_problem = TokensProblem::Unreachable;
     for (const std::string& server : servers) {
         url = tokens_url(server, filter, kTokensPageLimit);
-        page = fetch_tokens_page(transport, url, timeout_ms);
+        page = fetch_tokens_page(*via, url, timeout_ms);
         if (page.problem == TokensProblem::None) {
             out.server = server;
             break;
@@ -177,7 +179,7 @@ std::optional<TokensError> list_tokens(Transport& transport, const std::vector<s
                                                              "' does not advance through the list; stopped"};
         }
         url = *resolved;
-        page = fetch_tokens_page(transport, url, timeout_ms);
+        page = fetch_tokens_page(*via, url, timeout_ms);
         if (page.problem != TokensProblem::None) {
             return TokensError{page.problem,
                                "page " + std::to_string(out.pages + 1) + " from " + out.server + ": " + page.message};

@@ -83,21 +83,12 @@ FtcClient::FtcClient(FtcSettings settings, Transport& transport, Logger& logger)
       cache_(settings_.state_dir, settings_.servers.empty() ? "" : settings_.servers.front(), settings_.client_id,
              settings_.euid, logger) {}
 
-HttpResponse FtcClient::send(const std::string& url, const Secret* body, long timeout_ms, HttpAuth auth,
-                             CancelToken* cancel) {
-    HttpRequest request;
-    request.url = url;
-    request.body = body;
-    request.timeout_ms = timeout_ms;
-    request.auth = auth;
-    request.bearer = auth == HttpAuth::Bearer ? &token_ : nullptr;
-    request.cancel = cancel;
-    return transport_.perform(request);
-}
-
-std::optional<BackendResult> FtcClient::ensure_token(bool renew) {
+std::optional<BackendResult> FtcClient::ensure_token(Transport& via, const Secret* refused) {
+    // Held across /login: a second thread waits for the token being fetched
+    // instead of fetching another.
+    const std::lock_guard<std::mutex> lock(token_mutex_);
     const std::time_t now = std::time(nullptr);
-    if (!renew) {
+    if (refused == nullptr) {
         if (!token_.empty()) {
             return std::nullopt;
         }
@@ -106,6 +97,12 @@ std::optional<BackendResult> FtcClient::ensure_token(bool renew) {
             logger_.debug("ftc: using the cached bearer token");
             return std::nullopt;
         }
+    } else {
+        if (token_.view() != refused->view()) {
+            return std::nullopt;  // renewed meanwhile by the other thread
+        }
+        logger_.debug("ftc: bearer token refused, renewing it");
+        cache_.forget();
     }
     Secret body;
     JsonObjectBuilder json(body);
@@ -118,7 +115,12 @@ std::optional<BackendResult> FtcClient::ensure_token(bool renew) {
     std::string host;
     for (const std::string& server : settings_.servers) {
         host = server_host(server);
-        response = send(server + "/api/v1/login", &body, settings_.timeout_ms, HttpAuth::None, nullptr);
+        HttpRequest request;
+        request.url = server + "/api/v1/login";
+        request.body = &body;
+        request.timeout_ms = settings_.timeout_ms;
+        request.auth = HttpAuth::None;
+        response = via.perform(request);
         if (!allows_failover(response, Endpoint::Auth)) {
             break;
         }
@@ -154,11 +156,22 @@ std::optional<BackendResult> FtcClient::ensure_token(bool renew) {
     return std::nullopt;
 }
 
-std::optional<BackendResult> FtcClient::call(const std::string& path, const Secret* body, long timeout_ms,
-                                             const std::string* only_server, CancelToken* cancel, Answer& answer) {
-    if (auto failure = ensure_token(false)) {
+Secret FtcClient::current_token() {
+    const std::lock_guard<std::mutex> lock(token_mutex_);
+    return Secret(token_.view());  // a deliberate copy: the other thread may renew token_
+}
+
+std::optional<BackendResult> FtcClient::call(Transport& via, const std::string& path, const Secret* body,
+                                             long timeout_ms, const std::string* only_server, Answer& answer) {
+    if (auto failure = ensure_token(via, nullptr)) {
         return failure;
     }
+    Secret bearer = current_token();
+    HttpRequest request;
+    request.body = body;
+    request.timeout_ms = timeout_ms;
+    request.auth = HttpAuth::Bearer;
+    request.bearer = &bearer;
     const std::vector<std::string> one =
         only_server ? std::vector<std::string>{*only_server} : std::vector<std::string>{};
     const std::vector<std::string>& servers = only_server ? one : settings_.servers;
@@ -166,7 +179,8 @@ std::optional<BackendResult> FtcClient::call(const std::string& path, const Secr
         for (const std::string& server : servers) {
             answer.server = server_host(server);
             answer.url = server;
-            answer.response = send(server + path, body, timeout_ms, HttpAuth::Bearer, cancel);
+            request.url = server + path;
+            answer.response = via.perform(request);
             if (!allows_failover(answer.response, Endpoint::Auth)) {
                 break;
             }
@@ -176,11 +190,10 @@ std::optional<BackendResult> FtcClient::call(const std::string& path, const Secr
             break;
         }
         // The token was revoked or expired early: renew it, once.
-        logger_.debug("ftc: bearer token refused, renewing it");
-        cache_.forget();
-        if (auto failure = ensure_token(true)) {
+        if (auto failure = ensure_token(via, &bearer)) {
             return failure;
         }
+        bearer = current_token();
     }
     return std::nullopt;
 }
@@ -209,8 +222,9 @@ BackendResult FtcClient::check(const CodeCheck& check) {
     if (!json.finish()) {
         return BackendResult{Verdict::BadRequest, "", "username is not valid UTF-8"};
     }
+    const std::unique_ptr<Transport> via = transport_.series(nullptr);
     Answer a;
-    if (auto failure = call("/api/v1/auth", &body, settings_.timeout_ms, nullptr, nullptr, a)) {
+    if (auto failure = call(*via, "/api/v1/auth", &body, settings_.timeout_ms, nullptr, a)) {
         return *failure;
     }
     const HttpResponse& r = a.response;
@@ -258,8 +272,11 @@ BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
     if (!json.finish()) {
         return BackendResult{Verdict::BadRequest, "", "username is not valid UTF-8"};
     }
+    // The push, its polls and any /login share one connection.
+    const std::unique_ptr<Transport> via = transport_.series(&token);
+    const auto sent_at = Clock::now();
     Answer a;
-    if (auto failure = call("/api/v1/auth", &body, settings_.timeout_ms, nullptr, &token, a)) {
+    if (auto failure = call(*via, "/api/v1/auth", &body, settings_.timeout_ms, nullptr, a)) {
         return *failure;
     }
     if (a.response.error == NetError::Cancelled) {
@@ -297,17 +314,26 @@ BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
         path += "?vdom=" + percent_encode(settings_.vdom);
     }
     const std::string server = a.url;
+    const auto interval = std::chrono::milliseconds(settings_.poll_interval_ms);
+    // Polls start every poll_interval (start to start, the first counted
+    // from the push's request), so the time each takes does not push the
+    // next one later; one slower than poll_interval is followed at once.
+    auto next_poll = sent_at + interval;
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto wake = std::min(next_poll, deadline);
+        const auto pause = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
+        if (pause.count() > 0 && !token.sleep_for(pause)) {
+            return BackendResult{Verdict::PushAbandoned, a.server, "push abandoned"};
+        }
+        const auto poll_start = Clock::now();
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - poll_start);
         if (left.count() <= 0) {
             return BackendResult{Verdict::PushTimedOut, a.server, "push not answered within push_timeout"};
         }
-        if (!token.sleep_for(std::min(left, std::chrono::milliseconds(settings_.poll_interval_ms)))) {
-            return BackendResult{Verdict::PushAbandoned, a.server, "push abandoned"};
-        }
-        const long budget = std::max<long>(1, std::min<long>(settings_.timeout_ms, left.count()));
+        next_poll = poll_start + interval;
         Answer poll;
-        if (auto failure = call(path, nullptr, budget, &server, &token, poll)) {
+        if (auto failure =
+                call(*via, path, nullptr, std::min<long>(settings_.timeout_ms, left.count()), &server, poll)) {
             return *failure;
         }
         const HttpResponse& r = poll.response;

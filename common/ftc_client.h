@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,19 +45,24 @@ private:
         std::string url;     // base URL of that server
     };
 
-    // The bearer token: cached, or from /login. Null result = failure.
-    std::optional<BackendResult> ensure_token(bool renew);
+    // The bearer token: cached, or from /login; a value result is a
+    // failure. `refused`: the token FTC just refused with a 401, to be
+    // renewed unless another thread has done so already.
+    std::optional<BackendResult> ensure_token(Transport& via, const Secret* refused);
+    Secret current_token();
     // One API call with the bearer token, renewing it once on a 401. For
     // POSTs the server list is walked with the same failover rules as FAC.
-    std::optional<BackendResult> call(const std::string& path, const Secret* body, long timeout_ms,
-                                      const std::string* only_server, CancelToken* cancel, Answer& answer);
-    HttpResponse send(const std::string& url, const Secret* body, long timeout_ms, HttpAuth auth, CancelToken* cancel);
+    std::optional<BackendResult> call(Transport& via, const std::string& path, const Secret* body, long timeout_ms,
+                                      const std::string* only_server, Answer& answer);
     void add_scope(class JsonObjectBuilder& json) const;
 
     FtcSettings settings_;
     Transport& transport_;
     Logger& logger_;
     FtcTokenCache cache_;
+    // With autopush, push() runs on its own thread while check() may run on
+    // the caller's: the token is shared, and one /login serves both.
+    std::mutex token_mutex_;
     Secret token_;
 };
 

@@ -2,6 +2,7 @@
 // tests substitute fakes to drive failover and answer mapping.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "secret.h"
@@ -50,6 +51,16 @@ class Transport {
 public:
     virtual ~Transport() = default;
     virtual HttpResponse perform(const HttpRequest& request) = 0;
+
+    // For one thread's run of requests to the same servers (FortiToken
+    // Cloud's login, push and polls): the returned transport keeps its
+    // connections open between requests, so the run pays for one TLS
+    // handshake instead of one per request. `cancel` (optional) abandons
+    // every request of the run, whatever HttpRequest::cancel says, and must
+    // outlive the returned transport, which closes the connections when it
+    // goes and must not outlive this one. This default keeps nothing open:
+    // test doubles need no more.
+    virtual std::unique_ptr<Transport> series(CancelToken* cancel);
 };
 
 }  // namespace pamfac

@@ -18,14 +18,14 @@ std::string ServerHealth::record_name(const std::string& server) const {
 }
 
 bool ServerHealth::usable() {
-    if (usable_ < 0) {
+    std::call_once(checked_, [this] {
         const auto problem = prepare_state_dir(dir_, euid_);
         if (problem) {
             logger_.warning(*problem + "; working without server health memory");
         }
-        usable_ = problem ? 0 : 1;
-    }
-    return usable_ == 1;
+        usable_ = !problem;
+    });
+    return usable_;
 }
 
 std::vector<std::string> ServerHealth::order(const std::vector<std::string>& servers, std::time_t now) {

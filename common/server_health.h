@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <ctime>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,10 @@ private:
     long retry_after_;
     uid_t euid_;
     Logger& logger_;
-    int usable_ = -1;  // -1 unknown, 0 no, 1 yes: checked once per login
+    // Checked once per login; with autopush, check() and push() may ask
+    // from two threads.
+    std::once_flag checked_;
+    bool usable_ = false;
 };
 
 }  // namespace pamfac

@@ -514,6 +514,8 @@ class FacctlTest(unittest.TestCase):
         self.assertEqual(pages, [("GET", "/api/v1/fortitokens/", "limit=1000"),
                                  ("GET", "/api/v1/fortitokens/", "offset=1000&limit=1000"),
                                  ("GET", "/api/v1/fortitokens/", "offset=2000&limit=1000")])
+        # One connection, one TLS handshake, for the whole listing.
+        self.assertEqual(len({q["conn"] for q in self.sim.requests()}), 1)
 
     def test_tokens_json(self):
         r = self.tokens("--json")

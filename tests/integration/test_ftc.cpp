@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <security/pam_appl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -35,6 +36,18 @@ std::size_t cached_tokens() {
         closedir(d);
     }
     return n;
+}
+
+void forget_cached_tokens() {
+    const std::string dir = temp_dir() + "/state";
+    if (DIR* d = opendir(dir.c_str())) {
+        while (const dirent* e = readdir(d)) {
+            if (std::string(e->d_name).rfind("ftc-token-", 0) == 0) {
+                unlink((dir + "/" + e->d_name).c_str());
+            }
+        }
+        closedir(d);
+    }
 }
 
 void code_accepted_and_token_cached(void** /*state*/) {
@@ -103,6 +116,21 @@ void push_polls_until_approved(void** /*state*/) {
     assert_true(contains(summary_line(), "method=push"));
 }
 
+// The login, the push and its polls reuse one connection: one TLS handshake.
+void push_keeps_one_connection(void** /*state*/) {
+    write_config("second_factor = push");  // polls every 0.1 s
+    forget_cached_tokens();                // so that the login needs /login too
+    sim_post("/_sim/push", R"({"username": "alice", "action": "approve", "delay": 0.5})");
+    const PamResult r = authenticate("fac", "alice", {});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    const auto log = sim_requests();
+    assert_int_equal(count(log, "POST", "/api/v1/login"), 1);
+    assert_true(requests_to(log, "/api/v1/auth/").size() >= 2);
+    for (const auto& e : log.GetArray()) {
+        assert_int_equal(e["conn"].GetInt(), log[0]["conn"].GetInt());
+    }
+}
+
 void push_rejected_and_timed_out(void** /*state*/) {
     write_config("second_factor = push");
     assert_int_equal(authenticate("fac", "grace", {}).rc, PAM_AUTH_ERR);
@@ -139,6 +167,7 @@ int main() {
         cmocka_unit_test_setup(wrong_code_and_account_states, reset_environment),
         cmocka_unit_test_setup(bad_client_secret, reset_environment),
         cmocka_unit_test_setup(push_polls_until_approved, reset_environment),
+        cmocka_unit_test_setup(push_keeps_one_connection, reset_environment),
         cmocka_unit_test_setup(push_rejected_and_timed_out, reset_environment),
         cmocka_unit_test_setup(autopush_with_ftc, reset_environment),
     };

@@ -6,7 +6,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "cancel.h"
 #include "fakes.h"
@@ -206,6 +209,119 @@ void cancelled_push_stops_polling(void** /*state*/) {
     assert_true(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
 }
 
+// Answers by URL, from any thread, each request taking `delay_ms`; records
+// when each request started and through which series it came.
+struct TimedFtc final : Transport {
+    using Clock = std::chrono::steady_clock;
+    int delay_ms = 0;
+    int waiting_polls = 0;  // polls answered "waiting" before "authenticated"
+    std::mutex mutex;
+    int logins = 0;
+    std::vector<Clock::time_point> poll_starts;
+    std::vector<int> series_of_request;  // 0: perform() called directly
+    int series_made = 0;
+
+    HttpResponse perform(const HttpRequest& request) override { return answer(request, 0); }
+
+    std::unique_ptr<Transport> series(CancelToken* /*cancel*/) override {
+        const std::lock_guard<std::mutex> lock(mutex);
+        return std::make_unique<Series>(*this, ++series_made);
+    }
+
+private:
+    struct Series final : Transport {
+        Series(TimedFtc& owner, int id) : owner(owner), id(id) {}
+        HttpResponse perform(const HttpRequest& request) override { return owner.answer(request, id); }
+        TimedFtc& owner;
+        int id;
+    };
+
+    HttpResponse answer(const HttpRequest& request, int series_id) {
+        const auto started = Clock::now();
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        const std::lock_guard<std::mutex> lock(mutex);
+        series_of_request.push_back(series_id);
+        if (request.url.find("/api/v1/login") != std::string::npos) {
+            ++logins;
+            return login_ok();
+        }
+        if (request.url.find("/api/v1/auth/") != std::string::npos) {
+            poll_starts.push_back(started);
+            const bool approved = static_cast<int>(poll_starts.size()) > waiting_polls;
+            return http_status(200, approved ? "{\"status\": \"authenticated\"}" : "{\"status\": \"waiting\"}");
+        }
+        if (request.body != nullptr && request.body->view().find("\"token\"") != std::string_view::npos) {
+            return http_status(200, "{\"status\": \"authenticated\"}");
+        }
+        return http_status(201, "{\"authid\": \"a-1\"}");
+    }
+};
+
+// autopush: the push runs on its own thread while the user's code is
+// checked on the caller's, through the same client and its token.
+void push_and_code_at_once_share_one_login(void** /*state*/) {
+    Rig r;
+    TimedFtc transport;
+    transport.delay_ms = 50;  // both threads need the token while /login is in flight
+    transport.waiting_polls = 2;
+    FtcClient client(r.settings, transport, r.logger);
+    BackendResult pushed;
+    std::thread push_thread([&] {
+        PushFields f;
+        f.username = "alice";
+        pushed = client.push(f, nullptr);
+    });
+    Secret code("123456");
+    const BackendResult checked = client.check(CodeCheck{&r.user, nullptr, &code, false});
+    push_thread.join();
+    assert_int_equal(static_cast<int>(checked.verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(static_cast<int>(pushed.verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(transport.logins, 1);
+}
+
+// The push, its /login and every poll go through one series, so that the
+// real transport keeps one connection for all of them.
+void push_requests_share_one_series(void** /*state*/) {
+    Rig r;
+    TimedFtc transport;
+    transport.waiting_polls = 3;
+    FtcClient client(r.settings, transport, r.logger);
+    PushFields f;
+    f.username = "alice";
+    assert_int_equal(static_cast<int>(client.push(f, nullptr).verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(transport.series_made, 1);
+    assert_int_equal(transport.series_of_request.size(), 6);  // login, push, 4 polls
+    for (int id : transport.series_of_request) {
+        assert_int_equal(id, 1);
+    }
+}
+
+// Polls start every poll_interval from the push, however long each takes:
+// slow answers must not stretch the interval (nor bunch polls up).
+void polls_keep_their_schedule(void** /*state*/) {
+    Rig r;
+    r.settings.poll_interval_ms = 100;
+    TimedFtc transport;
+    transport.delay_ms = 80;
+    transport.waiting_polls = 4;
+    FtcClient client(r.settings, transport, r.logger);
+    PushFields f;
+    f.username = "alice";
+    const auto start = TimedFtc::Clock::now();
+    assert_int_equal(static_cast<int>(client.push(f, nullptr).verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(transport.poll_starts.size(), 5);
+    // The login and the push take 160 ms, so the first poll is late; from
+    // there each starts 100 ms after the one before (with the interval
+    // counted from each answer they would be 180 ms apart).
+    for (std::size_t i = 1; i < transport.poll_starts.size(); ++i) {
+        const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(transport.poll_starts[i] -
+                                                                               transport.poll_starts[i - 1]);
+        assert_true(gap.count() >= 98);  // never sooner than poll_interval
+    }
+    const auto last = std::chrono::duration_cast<std::chrono::milliseconds>(transport.poll_starts.back() - start);
+    assert_true(last.count() < 800);  // 560 on schedule; 980 when each interval starts after the answer
+}
+
 void state_dir_rules(void** /*state*/) {
     char tmpl[] = "/tmp/pamfac-state-XXXXXX";
     const std::string base = mkdtemp(tmpl);
@@ -246,6 +362,9 @@ int main() {
         cmocka_unit_test(push_times_out),
         cmocka_unit_test(unsafe_authid_is_refused),
         cmocka_unit_test(cancelled_push_stops_polling),
+        cmocka_unit_test(push_and_code_at_once_share_one_login),
+        cmocka_unit_test(push_requests_share_one_series),
+        cmocka_unit_test(polls_keep_their_schedule),
         cmocka_unit_test(state_dir_rules),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
