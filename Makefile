@@ -5,9 +5,10 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 VALGRIND ?= valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
 
-.PHONY: all build deps check check-asan check-valgrind lint demo install clean
+.PHONY: all build deps check check-asan check-tsan check-valgrind lint demo install clean
 
 all: build
 
@@ -25,6 +26,7 @@ build: $(BUILD)/CMakeCache.txt
 check: deps
 	$(MAKE) build
 	$(MAKE) check-asan
+	$(MAKE) check-tsan
 	$(MAKE) check-valgrind
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
@@ -33,6 +35,13 @@ check-asan:
 	cmake -S . -B $(ASAN_BUILD) -DPAMFAC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest -L "unit|integration" --output-on-failure -j $(JOBS)
+
+# The unit tests under ThreadSanitizer: with autopush a backend's push()
+# and check() run on two threads at once (tests/unit/test_ftc_client.cpp).
+check-tsan:
+	cmake -S . -B $(TSAN_BUILD) -DPAMFAC_TSAN=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target unit_tests
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest -L unit --output-on-failure -j $(JOBS)
 
 # The integration tests (the real module under pam_wrapper) under valgrind.
 check-valgrind: build
@@ -51,7 +60,7 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
 
 # The Debian package (debian/), built by dpkg-buildpackage -us -uc -b from a
 # copy of the working tree, so the .deb and its .changes land in
