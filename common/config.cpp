@@ -52,8 +52,7 @@ std::optional<long> parse_duration_ms(std::string_view v, double max_seconds) {
     if (ec != std::errc() || ptr != end || !std::isfinite(seconds) || seconds <= 0 || seconds > max_seconds) {
         return std::nullopt;
     }
-    // Rounded by hand: std::lround would make the module load libm for this alone.
-    const long ms = static_cast<long>(seconds * 1000.0 + 0.5);
+    const long ms = std::lround(seconds * 1000.0);
     return ms < 1 ? 1 : ms;
 }
 
