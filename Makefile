@@ -36,12 +36,15 @@ check-asan:
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest -L "unit|integration" --output-on-failure -j $(JOBS)
 
-# The unit tests under ThreadSanitizer: with autopush a backend's push()
-# and check() run on two threads at once (tests/unit/test_ftc_client.cpp).
+# ThreadSanitizer over the unit tests and the integration suites that run
+# threads (autopush, FTC, 32 logins at once): with autopush a backend's
+# push() and check() run on two threads at once.
+TSAN_SUITES = itest_push itest_ftc itest_threads
 check-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DPAMFAC_TSAN=ON -DCMAKE_BUILD_TYPE=Debug
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target unit_tests
-	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest -L unit --output-on-failure -j $(JOBS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target unit_tests $(TSAN_SUITES)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest -R '^(unit_.*|integration_(push|ftc|threads))$$' \
+	  --output-on-failure -j $(JOBS)
 
 # The integration tests (the real module under pam_wrapper) under valgrind.
 check-valgrind: build
