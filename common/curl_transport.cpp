@@ -261,6 +261,10 @@ HttpResponse CurlSeries::perform(const HttpRequest& request) {
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
 
     const CURLcode rc = curl_easy_perform(h);
+    // In a series the handle outlives this call (and closes its connections
+    // in another frame): leave it no pointer into this one.
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
     response.error = classify(rc, h, sink.overflow);
     if (rc != CURLE_OK && cancel_ != nullptr && cancel_->cancelled()) {
         response.error = NetError::Cancelled;
