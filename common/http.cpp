@@ -10,9 +10,6 @@ public:
     PassThroughSeries(Transport& transport, CancelToken* cancel) : transport_(transport), cancel_(cancel) {}
 
     HttpResponse perform(const HttpRequest& request) override {
-        if (cancel_ == nullptr) {
-            return transport_.perform(request);
-        }
         HttpRequest bound = request;
         bound.cancel = cancel_;
         return transport_.perform(bound);
