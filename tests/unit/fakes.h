@@ -1,6 +1,6 @@
 // Test doubles for the flow's collaborators: a scripted user, a backend
 // that answers from a list, a transport that answers from a list, a logger
-// that keeps its lines.
+// that keeps its lines; and the sample login the tests share.
 #pragma once
 
 #include <atomic>
@@ -17,8 +17,20 @@
 #include "conversation.h"
 #include "http.h"
 #include "logger.h"
+#include "login.h"
 
 namespace pamfac::testing {
+
+// alice over ssh from 203.0.113.5 to web1.
+inline LoginContext sample_login() {
+    LoginContext login;
+    login.user = "alice";
+    login.rhost = "203.0.113.5";
+    login.service = "sshd";
+    login.tty = "ssh";
+    login.host = "web1";
+    return login;
+}
 
 struct ScriptedConversation final : Conversation {
     std::deque<std::string> answers;  // exhausted = conversation failure

@@ -2,16 +2,6 @@
 // module arguments of §4, and the file security rules, through
 // load_config() and read_protected_file(). Files live in a mkdtemp()
 // directory under /tmp that the group teardown removes.
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
-
-// cmocka 1.1 has no extern "C" guards of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -30,6 +20,8 @@ extern "C" {
 
 #include "config.h"
 #include "text.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
 
 using namespace pamfac;
 

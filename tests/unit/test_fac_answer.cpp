@@ -1,20 +1,12 @@
 // Unit tests of common/fac_answer.h: how every answer of fac-api.md and
 // every network failure maps to a Verdict, and when failover is allowed
 // (interface.md §6).
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
-
-// cmocka 1.1 has no extern "C" guards of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstring>
 #include <string>
 
 #include "fac_answer.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
 
 using namespace pamfac;
 

@@ -16,19 +16,12 @@ namespace {
 
 struct Rig {
     Config config;
-    LoginContext login;
+    LoginContext login = sample_login();
     ScriptedConversation conv;
     FakeBackend backend;
     ListLogger logger;
     const Secret* forwarded = nullptr;
 
-    Rig() {
-        login.user = "alice";
-        login.rhost = "203.0.113.5";
-        login.service = "sshd";
-        login.tty = "ssh";
-        login.host = "web1";
-    }
     Outcome run() {
         Flow flow(config, login, conv, backend, logger, [] { return std::time_t{1700000000}; });
         Outcome o = flow.run();

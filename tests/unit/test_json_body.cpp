@@ -1,16 +1,6 @@
 // Unit tests of common/json_body.h: request bodies written by
 // JsonObjectBuilder parse back (with RapidJSON) to exactly the bytes put in,
 // invalid UTF-8 is refused, and first_json_string reads FAC's wrappers.
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
-
-// cmocka 1.1 has no extern "C" guards of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <rapidjson/document.h>
 
 #include <string>
@@ -20,6 +10,8 @@ extern "C" {
 
 #include "json_body.h"
 #include "secret.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
 
 using namespace pamfac;
 

@@ -1,33 +1,17 @@
 // Unit tests of common/outcome.h: the one summary line each authentication
 // leaves in the log (interface.md §6) and its level.
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
-
-// cmocka 1.1 has no extern "C" guards of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstring>
 #include <string>
 
+#include "fakes.h"
 #include "outcome.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
 
 using namespace pamfac;
+using namespace pamfac::testing;
 
 namespace {
-
-LoginContext sample_login() {
-    LoginContext login;
-    login.user = "alice";
-    login.rhost = "203.0.113.5";
-    login.service = "sshd";
-    login.tty = "ssh";
-    login.host = "web1";
-    return login;
-}
 
 Outcome outcome(Status status, const char* method, const char* server, long ms, const char* reason = "") {
     Outcome o;

@@ -1,35 +1,19 @@
 // Unit tests of common/push_fields.h: the fields of a /pushauth/ request
 // (interface.md §5) built from the login.
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
-
-// cmocka 1.1 has no extern "C" guards of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <cstdlib>
 #include <ctime>
 #include <string>
 
 #include "config.h"
+#include "fakes.h"
 #include "push_fields.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
 
 using namespace pamfac;
+using namespace pamfac::testing;
 
 namespace {
-
-LoginContext sample_login() {
-    LoginContext login;
-    login.user = "alice";
-    login.rhost = "203.0.113.5";
-    login.service = "sshd";
-    login.tty = "ssh";
-    login.host = "web1";
-    return login;
-}
 
 // --- is_ip_literal ----------------------------------------------------------
 

@@ -1,16 +1,6 @@
 // Unit tests of common/secret.h: Secret's value semantics (assign, append,
 // clear, move leaves the source empty), wipe_memory, and that buffers a
 // Secret gives back are wiped before they are freed.
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
-
-// cmocka 1.1 has no extern "C" guards of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <malloc.h>
 
 #include <cstdlib>
@@ -20,6 +10,8 @@ extern "C" {
 #include <utility>
 
 #include "secret.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
 
 using namespace pamfac;
 

@@ -1,20 +1,12 @@
 // Unit tests of common/text.h: trimming, case folding, control characters,
 // UTF-8 validation and the three ways text is made safe (printable for
 // errors, display_safe for the user, log_value for log fields).
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
-
-// cmocka 1.1 has no extern "C" guards of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <string>
 #include <string_view>
 
 #include "text.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
 
 using namespace pamfac;
 

@@ -1,19 +1,11 @@
 // Unit tests of common/validate.h: the input checks of interface.md §5 made
 // before anything is sent to FAC.
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-#include <cstdint>
-
-// cmocka 1.1 has no extern "C" guards of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <string>
 #include <string_view>
 
 #include "validate.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
 
 using namespace pamfac;
 
