@@ -6,14 +6,10 @@
 // child also gets SIGTERM if the test process dies.
 #pragma once
 
-#include <curl/curl.h>
 #include <sys/types.h>
 
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "../integration/harness.h"
 
@@ -43,43 +39,18 @@ public:
     std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
 
     // GET (body == nullptr) or POST a control API path; the answer's body,
-    // or nullopt-like empty with ok == false.
+    // with ok == false when it failed.
     std::string call(const std::string& path, const std::string* body, bool& ok) const {
-        CURL* h = curl_easy_init();
-        std::string response;
-        const std::string url = this->url() + path;
-        const std::string ca = certs_ + "/ca.pem";
-        curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-        curl_easy_setopt(h, CURLOPT_PROXY, "");
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
-        if (body != nullptr) {
-            curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->c_str());
-        }
-        const CURLcode rc = curl_easy_perform(h);
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(headers);
-        curl_easy_cleanup(h);
-        ok = rc == CURLE_OK && status < 400;
+        const itest::ControlAnswer answer = itest::control_request(url(), certs_ + "/ca.pem", path, body, 10);
+        ok = answer.curl_code == 0 && answer.status < 400;
         if (!ok) {
-            std::fprintf(stderr, "second simulator %s: curl %d, HTTP %ld: %s\n", path.c_str(), rc, status,
-                         response.c_str());
+            std::fprintf(stderr, "second simulator %s: curl %d, HTTP %ld: %s\n", path.c_str(), answer.curl_code,
+                         answer.status, answer.body.c_str());
         }
-        return response;
+        return answer.body;
     }
 
 private:
-    static std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
-        static_cast<std::string*>(user)->append(data, size * count);
-        return size * count;
-    }
-
     pid_t pid_ = -1;
     int port_ = 0;
     std::string certs_;

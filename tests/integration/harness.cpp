@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 extern "C" {
 #include <libpamtest.h>
 }
@@ -9,6 +10,7 @@ extern "C" {
 #include <security/pam_appl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +22,15 @@ extern "C" {
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "cmocka_cpp.h"
 
@@ -69,39 +80,20 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* user)
 // One control request; transport errors are retried, since a simulator
 // under load (valgrind lane, parallel ctest) may drop a connection.
 std::string http(const std::string& path, const std::string* body) {
-    std::string response;
-    CURLcode rc = CURLE_OK;
-    long status = 0;
+    ControlAnswer answer;
     for (int attempt = 0; attempt < 5; ++attempt) {
-        response.clear();
-        CURL* h = curl_easy_init();
-        const std::string url = sim_url() + path;
-        curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(h, CURLOPT_CAINFO, ca_file().c_str());
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-        curl_easy_setopt(h, CURLOPT_PROXY, "");
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
-        if (body != nullptr) {
-            curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->c_str());
-        }
-        rc = curl_easy_perform(h);
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(headers);
-        curl_easy_cleanup(h);
-        if (rc == CURLE_OK) {
+        answer = control_request(sim_url(), ca_file(), path, body, 20);
+        if (answer.curl_code == CURLE_OK) {
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    if (rc != CURLE_OK || status >= 400) {
-        std::fprintf(stderr, "simulator control %s failed: curl %d, HTTP %ld\n", path.c_str(), rc, status);
+    if (answer.curl_code != CURLE_OK || answer.status >= 400) {
+        std::fprintf(stderr, "simulator control %s failed: curl %d, HTTP %ld\n", path.c_str(), answer.curl_code,
+                     answer.status);
         fail();
     }
-    return response;
+    return answer.body;
 }
 
 std::string base64_decode(const std::string& in) {
@@ -407,6 +399,46 @@ std::string summary_line() {
 
 std::string clean_command(const std::string& command) {
     return "env -u LD_PRELOAD " + command;
+}
+
+ControlAnswer control_request(const std::string& base_url, const std::string& ca, const std::string& path,
+                              const std::string* json_body, long timeout_s) {
+    ControlAnswer answer;
+    CURL* h = curl_easy_init();
+    const std::string url = base_url + path;
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer.body);
+    if (json_body != nullptr) {
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body->c_str());
+    }
+    answer.curl_code = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answer.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    return answer;
+}
+
+bool on_valgrind() {
+    return RUNNING_ON_VALGRIND != 0;
+}
+
+int closed_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ntohs(addr.sin_port);
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {

@@ -59,6 +59,15 @@ PamResult authenticate(const std::string& service, const std::string& user, cons
 
 // The simulator's control API and request log.
 std::string sim_post(const std::string& path, const std::string& json_body);
+// One request, not retried, to the control API of the simulator at
+// `base_url`: GET, or POST of `json_body` when given.
+struct ControlAnswer {
+    int curl_code = 0;  // CURLcode
+    long status = 0;
+    std::string body;
+};
+ControlAnswer control_request(const std::string& base_url, const std::string& ca, const std::string& path,
+                              const std::string* json_body, long timeout_s);
 rapidjson::Document sim_requests();
 // Requests whose path starts with `prefix`.
 std::vector<const rapidjson::Value*> requests_to(const rapidjson::Document& log, const std::string& prefix);
@@ -76,5 +85,10 @@ std::string summary_line();
 std::string clean_command(const std::string& command);
 
 bool contains(const std::string& haystack, const std::string& needle);
+
+// True under valgrind (the valgrind lane), where timings need more room.
+bool on_valgrind();
+// A loopback port nothing listens on.
+int closed_port();
 
 }  // namespace itest

@@ -24,15 +24,6 @@
 #include <string>
 #include <vector>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #include "../faults/sim_instance.h"
 #include "harness.h"
 // cmocka last: its macros clash with standard headers.
@@ -47,9 +38,6 @@ constexpr long kSlackMs = 4000;
 
 int g_cases = 0;    // distinct cases defined
 int g_skipped = 0;  // ... of which not run (valgrind sample)
-bool on_valgrind() {
-    return RUNNING_ON_VALGRIND != 0;
-}
 const bool kValgrind = on_valgrind();
 
 // Under valgrind (the check-valgrind lane, about 0.5 s an authentication)

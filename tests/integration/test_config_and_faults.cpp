@@ -22,19 +22,6 @@ namespace {
 
 const char* kAliceSecret = "JBSWY3DPEHPK3PXP";
 
-// A loopback port nothing listens on.
-int closed_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
 // A config without the harness's defaults, for tests that vary them.
 std::string write_raw_config(const std::string& text) {
     const std::string path = temp_dir() + "/fac.conf";

@@ -14,9 +14,7 @@
 // Rule under test: failmode = safe turns plain unreachability (DNS,
 // connect, timeout, 5xx, answers FAC never gives) into PAM_IGNORE, never a
 // TLS verification failure or rejected API credentials.
-#include <netinet/in.h>
 #include <security/pam_appl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,15 +22,6 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #include "../faults/fault_server.h"
 #include "harness.h"
@@ -44,9 +33,6 @@ using namespace itest;
 namespace {
 
 const char* kAliceSecret = "JBSWY3DPEHPK3PXP";
-bool on_valgrind() {
-    return RUNNING_ON_VALGRIND != 0;
-}
 
 // Under valgrind a TLS handshake alone can take most of a second.
 const long kConnectTimeoutMs = on_valgrind() ? 2000 : 1000;
@@ -58,19 +44,6 @@ constexpr long kSlackMs = 4000;
 faults::FaultServer g_faults;
 int g_closed_port = 0;
 int g_cases_run = 0;
-
-// A loopback port nothing listens on.
-int closed_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
 
 int group_setup(void** state) {
     if (start_environment(state) != 0) {

@@ -25,15 +25,6 @@
 #include <thread>
 #include <vector>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #include "harness.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
@@ -221,7 +212,7 @@ void one_thread(const User& u, int thread, int cycles, Tally& tally) {
 }
 
 void threads_authenticate_concurrently(void** /*state*/) {
-    const bool valgrind = RUNNING_ON_VALGRIND != 0;
+    const bool valgrind = on_valgrind();
     const int cycles = valgrind ? 2 : 20;
     // Generous timeouts: 32 handshakes at once against a Python server on
     // a small, busy machine.
@@ -392,7 +383,7 @@ int authenticate_on_small_stack(const std::string& user, const std::string& code
 }
 
 void small_stack_thread(void** /*state*/) {
-    if (RUNNING_ON_VALGRIND) {
+    if (on_valgrind()) {
         // valgrind leak-checks the forked child even on SIGKILL and only
         // finds what the parent owns; stack sizes are not its business.
         std::printf("small_stack_thread: skipped under valgrind\n");
