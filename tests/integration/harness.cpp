@@ -351,10 +351,10 @@ std::string decoded_body(const rapidjson::Value& request) {
     return base64_decode(request["body_b64"].GetString());
 }
 
-std::string totp(const std::string& base32_secret, int step_offset) {
+std::string totp(const std::string& base32_secret, int step_offset, int digits) {
     const long now = static_cast<long>(std::time(nullptr)) + 30L * step_offset;
-    const std::string command =
-        "oathtool --totp -b --now=@" + std::to_string(now) + " '" + base32_secret + "' 2>/dev/null";
+    const std::string command = "oathtool --totp -b -d " + std::to_string(digits) + " --now=@" + std::to_string(now) +
+                                " '" + base32_secret + "' 2>/dev/null";
     FILE* p = popen(clean_command(command).c_str(), "r");
     assert_non_null(p);
     char buf[32] = {0};

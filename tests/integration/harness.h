@@ -74,8 +74,8 @@ std::vector<const rapidjson::Value*> requests_to(const rapidjson::Document& log,
 std::string decoded_body(const rapidjson::Value& request);
 
 // The current TOTP code from oathtool (an implementation independent of
-// the simulator's), `step_offset` steps away.
-std::string totp(const std::string& base32_secret, int step_offset = 0);
+// the simulator's), `step_offset` steps away, of `digits` digits.
+std::string totp(const std::string& base32_secret, int step_offset = 0, int digits = 6);
 
 std::vector<std::string> syslog_lines();
 // The one summary line ("result=..."); fails the test if there is not exactly one.
