@@ -26,7 +26,6 @@ import platform
 import random
 import re
 import shutil
-import signal
 import socket
 import ssl
 import statistics
@@ -37,6 +36,9 @@ import tempfile
 import time
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(SRC, "tests", "sim"))
+import sim_process  # noqa: E402
 CURL = shutil.which("curl") or "/usr/bin/curl"
 
 API_USER, API_KEY = "apiadmin", "s3cr3t-api-key"
@@ -197,20 +199,17 @@ class Simulator:
         self.ca = os.path.join(certs, "ca.pem")
         self.err = open(os.path.join(workdir, f"sim-{mode}.err"), "w")
         env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "PAM_WRAPPER")}
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(SRC, "tests/sim/fac_sim.py"), "--users", users_file,
-             "--cert", os.path.join(certs, "server.pem"), "--key", os.path.join(certs, "server.key"),
-             "--host", "127.0.0.1", "--port", "0", "--mode", mode],
-            stdout=subprocess.PIPE, stderr=self.err, env=env, text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"PORT (\d+)", line)
-        if not m:
-            self.stop()
-            raise RuntimeError(f"the {mode} simulator did not start: {line!r}")
-        self.port = int(m.group(1))
+        self.conn = None
+        try:
+            self.proc, self.port = sim_process.start(
+                ["--users", users_file, "--cert", os.path.join(certs, "server.pem"),
+                 "--key", os.path.join(certs, "server.key"), "--host", "127.0.0.1", "--port", "0", "--mode", mode],
+                stderr=self.err, env=env)
+        except RuntimeError:
+            self.err.close()
+            raise
         self.url = f"https://127.0.0.1:{self.port}"
         self.context = ssl.create_default_context(cafile=self.ca)
-        self.conn = None
 
     def call(self, path, body=None, timeout=30):
         """The control API, on one kept-alive connection (no TLS handshake
@@ -243,13 +242,7 @@ class Simulator:
     def stop(self):
         if self.conn is not None:
             self.conn.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        sim_process.stop(self.proc)
         self.err.close()
 
 

@@ -17,7 +17,6 @@ import glob
 import hashlib
 import json
 import os
-import select
 import shutil
 import stat
 import subprocess
@@ -28,6 +27,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 SIM_DIR = os.path.join(SRC, "tests", "sim")
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, SIM_DIR)
+import sim_process  # noqa: E402
 PACKAGE = "libpam-fac"
 ALICE_SECRET = "JBSWY3DPEHPK3PXP"
 FRONTEND_LOCK = "/var/lib/dpkg/lock-frontend"
@@ -130,18 +132,11 @@ class Simulator:
             json.dump({"api_users": [{"name": "apiadmin", "key": "s3cr3t-api-key"}],
                        "users": [{"username": "alice", "totp_secret": ALICE_SECRET}]}, f)
         certs = os.path.join(workdir, "certs")
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(SIM_DIR, "fac_sim.py"), "--users", users,
-             "--cert", os.path.join(certs, "server.pem"), "--key", os.path.join(certs, "server.key"),
-             "--port", "0", "--log", os.path.join(workdir, "sim.jsonl")],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.log = os.path.join(workdir, "sim.jsonl")
-        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line.startswith("PORT "):
-            self.stop()
-            raise AssertionError(f"the simulator did not start: {line!r}")
-        self.url = f"https://127.0.0.1:{int(line.split()[1])}"
+        self.proc, port = sim_process.start(
+            ["--users", users, "--cert", os.path.join(certs, "server.pem"),
+             "--key", os.path.join(certs, "server.key"), "--port", "0", "--log", self.log])
+        self.url = f"https://127.0.0.1:{port}"
 
     def requests(self):
         if not os.path.exists(self.log):
@@ -150,14 +145,7 @@ class Simulator:
             return [json.loads(line) for line in f if line.strip()]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
+        sim_process.stop(self.proc)
 
 
 def totp():

@@ -38,7 +38,6 @@ import json
 import os
 import pwd
 import re
-import select
 import shutil
 import signal
 import socket
@@ -58,6 +57,10 @@ except ImportError:  # reported as a skip by run_main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM_DIR = os.path.normpath(os.path.join(HERE, "..", "sim"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, SIM_DIR)
+import sim_process  # noqa: E402
+
 SSHD = "/usr/sbin/sshd"
 SSH = "/usr/bin/ssh"
 LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib", "/usr/lib64")
@@ -657,37 +660,24 @@ class Simulator:
 
     def start(self):
         with open(self.log_file, "w") as err:
-            self.proc = subprocess.Popen(
-                ["/usr/bin/python3", os.path.join(SIM_DIR, "fac_sim.py"),
-                 "--users", self.users_file,
-                 "--cert", os.path.join(self.certs, "server.pem"),
-                 "--key", os.path.join(self.certs, "server.key"),
-                 "--host", "127.0.0.1", "--port", "0", "--mode", self.mode,
-                 "--log", os.path.join(self.tmp, "sim.jsonl")],
-                stdout=subprocess.PIPE, stderr=err, env=clean_env(), start_new_session=True,
-                preexec_fn=_die_with_parent)
+            try:
+                self.proc, self.port = sim_process.start(
+                    ["--users", self.users_file,
+                     "--cert", os.path.join(self.certs, "server.pem"),
+                     "--key", os.path.join(self.certs, "server.key"),
+                     "--host", "127.0.0.1", "--port", "0", "--mode", self.mode,
+                     "--log", os.path.join(self.tmp, "sim.jsonl")],
+                    stderr=err, timeout=30, env=clean_env(), start_new_session=True, preexec_fn=_die_with_parent)
+            except RuntimeError as e:
+                raise AssertionError("%s\n%s" % (e, tail(self.log_file)))
         _PROCESSES.append(self.proc)
-        line = b""
-        deadline = time.monotonic() + 30
-        while b"\n" not in line and time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if r:
-                chunk = os.read(self.proc.stdout.fileno(), 128)
-                if not chunk:
-                    break
-                line += chunk
-        m = re.match(rb"PORT (\d+)", line)
-        if not m:
-            raise AssertionError("simulator did not start: %r\n%s" % (line, tail(self.log_file)))
-        self.port = int(m.group(1))
         ctx = ssl.create_default_context(cafile=self.ca)
         self.http = urllib.request.build_opener(urllib.request.ProxyHandler({}),
                                                 urllib.request.HTTPSHandler(context=ctx))
 
     def stop(self):
-        stop_process(self.proc)
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
+        if self.proc is not None:
+            sim_process.stop(self.proc, grace=5)
         self.proc = None
 
     def url(self, path):

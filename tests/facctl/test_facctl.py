@@ -27,6 +27,7 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 SIM_DIR = os.path.join(SRC, "tests", "sim")
 sys.path.insert(0, SIM_DIR)
 import fac_sim  # noqa: E402  (for its definition of the generated tokens)
+import sim_process  # noqa: E402
 
 FACCTL = None
 VERSION = None
@@ -90,17 +91,9 @@ class Simulator:
         users = os.path.join(workdir, f"{name}-users.json")
         with open(users, "w", encoding="utf-8") as f:
             json.dump(USERS, f)
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(SIM_DIR, "fac_sim.py"), "--users", users,
-             "--cert", os.path.join(workdir, "certs", f"{cert}.pem"),
-             "--key", os.path.join(workdir, "certs", f"{cert}.key"), "--port", "0", "--mode", mode],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line.startswith("PORT "):
-            self.stop()
-            raise RuntimeError(f"simulator {name} did not start: {line!r}")
-        self.port = int(line.split()[1])
+        self.proc, self.port = sim_process.start(
+            ["--users", users, "--cert", os.path.join(workdir, "certs", f"{cert}.pem"),
+             "--key", os.path.join(workdir, "certs", f"{cert}.key"), "--port", "0", "--mode", mode])
         self.url = f"https://127.0.0.1:{self.port}"
         context = ssl.create_default_context(cafile=self.ca)
         if cert == "expired":
@@ -121,14 +114,7 @@ class Simulator:
         return [r for r in self.control("/_sim/requests") if r["path"].startswith(prefix)]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
+        sim_process.stop(self.proc)
 
 
 class FacctlTest(unittest.TestCase):
