@@ -12,7 +12,6 @@ the PAM module directories are exactly as before.
 dpkg's frontend lock is held from the first snapshot to the last, so no
 apt or dpkg run of someone else's changes /etc in between.
 """
-import fcntl
 import glob
 import hashlib
 import json
@@ -30,9 +29,11 @@ SIM_DIR = os.path.join(SRC, "tests", "sim")
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, SIM_DIR)
 import sim_process  # noqa: E402
+
+sys.path.insert(0, os.path.join(SRC, "tests", "support"))
+from dpkg_lock import FrontendLock  # noqa: E402
 PACKAGE = "libpam-fac"
 ALICE_SECRET = "JBSWY3DPEHPK3PXP"
-FRONTEND_LOCK = "/var/lib/dpkg/lock-frontend"
 SKIP = 77
 
 
@@ -89,30 +90,6 @@ def differences(before, after):
         if before.get(path) != after.get(path):
             changed.append(path)
     return changed
-
-
-class FrontendLock:
-    """dpkg's frontend lock (an fcntl lock, as apt takes it); dpkg is then run
-    with DPKG_FRONTEND_LOCKED so that it does not wait for us."""
-
-    def __init__(self, timeout=300):
-        self.fd = os.open(FRONTEND_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    raise AssertionError(f"{FRONTEND_LOCK} stayed locked for {timeout} s")
-                time.sleep(1)
-
-    def release(self):
-        if self.fd is not None:
-            fcntl.lockf(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
 
 
 def dpkg(*args):
@@ -274,7 +251,7 @@ def main():
     installed = False
     try:
         deb = build_and_lint(workdir)
-        lock = FrontendLock()
+        lock = FrontendLock(300)
         before = snapshot()
         dpkg("-i", deb)
         installed = True

@@ -30,7 +30,6 @@ the next run removes temp dirs and repairs /etc left by a killed run.
 """
 
 import base64
-import fcntl
 import grp
 import hashlib
 import io
@@ -61,6 +60,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, SIM_DIR)
 import sim_process  # noqa: E402
 
+sys.path.insert(0, os.path.normpath(os.path.join(HERE, "..", "support")))
+from dpkg_lock import FRONTEND_LOCK, FrontendLock  # noqa: E402
+
 SSHD = "/usr/sbin/sshd"
 SSH = "/usr/bin/ssh"
 LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib", "/usr/lib64")
@@ -83,7 +85,6 @@ PUSH_INFO_RE = r"Sending a push to FortiToken Mobile: approve it within \d+ seco
 # The marker line of every file the tests write under /etc.
 ETC_MARKER = "# pam_fac end-to-end test: temporary, restored byte for byte by tests/e2e"
 JOURNAL_ROOT = "/var/tmp/pamfac-e2e-journal"
-DPKG_FRONTEND_LOCK = "/var/lib/dpkg/lock-frontend"
 WATCHDOG_SECONDS = 270          # below ctest's TIMEOUT 300: finally blocks run before a SIGKILL
 LOCK_WAIT_SECONDS = 200
 
@@ -547,34 +548,6 @@ def recover_stale_journals():
 ETC = EtcGuard()
 
 
-class FrontendLock:
-    """dpkg's frontend lock (what apt and tests/deb hold while they change /etc)."""
-
-    def __init__(self, timeout=LOCK_WAIT_SECONDS):
-        self.fd = os.open(DPKG_FRONTEND_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        deadline = time.monotonic() + timeout
-        announced = False
-        while True:
-            try:
-                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    raise AssertionError("%s stayed locked for %d s (apt, dpkg or tests/deb running)"
-                                         % (DPKG_FRONTEND_LOCK, timeout))
-                if not announced:
-                    log("waiting for %s (apt, dpkg or tests/deb is running)" % DPKG_FRONTEND_LOCK)
-                    announced = True
-                time.sleep(0.5)
-
-    def release(self):
-        if self.fd is not None:
-            fcntl.lockf(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
-
-
 def _raise_watchdog(signum, frame):
     raise Watchdog("signal %d (watchdog or termination): stopping, restoring /etc" % signum)
 
@@ -585,7 +558,8 @@ def run_main(name):
         print("%s: needs root; skipped" % name, file=sys.stderr)
         sys.exit(SKIP)
     t0 = time.monotonic()
-    lock = FrontendLock()
+    lock = FrontendLock(LOCK_WAIT_SECONDS, on_wait=lambda: log(
+        "waiting for %s (apt, dpkg or tests/deb is running)" % FRONTEND_LOCK))
     ok = False
     result = None
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
