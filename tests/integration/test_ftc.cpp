@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "harness.h"
 // cmocka last: its macros clash with standard headers.
@@ -27,26 +28,23 @@ std::size_t count(const rapidjson::Document& log, const std::string& method, con
 }
 
 // The cached bearer token file(s) in state_dir.
-std::size_t cached_tokens() {
-    std::size_t n = 0;
-    if (DIR* d = opendir((temp_dir() + "/state").c_str())) {
-        while (const dirent* e = readdir(d)) {
-            n += std::string(e->d_name).rfind("ftc-token-", 0) == 0;
-        }
-        closedir(d);
-    }
-    return n;
-}
-
-void forget_cached_tokens() {
+std::vector<std::string> cached_tokens() {
+    std::vector<std::string> paths;
     const std::string dir = temp_dir() + "/state";
     if (DIR* d = opendir(dir.c_str())) {
         while (const dirent* e = readdir(d)) {
             if (std::string(e->d_name).rfind("ftc-token-", 0) == 0) {
-                unlink((dir + "/" + e->d_name).c_str());
+                paths.push_back(dir + "/" + e->d_name);
             }
         }
         closedir(d);
+    }
+    return paths;
+}
+
+void forget_cached_tokens() {
+    for (const std::string& path : cached_tokens()) {
+        unlink(path.c_str());
     }
 }
 
@@ -54,7 +52,7 @@ void code_accepted_and_token_cached(void** /*state*/) {
     write_config("second_factor = code");
     assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
     assert_true(contains(summary_line(), "result=success user=alice rhost=- method=code"));
-    assert_int_equal(cached_tokens(), 1);
+    assert_int_equal(cached_tokens().size(), 1);
     struct stat st {};
     assert_int_equal(stat((temp_dir() + "/state").c_str(), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
