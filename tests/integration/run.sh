@@ -17,7 +17,7 @@ for stack in "$here"/stacks/*; do
       -e "s|@WRAPPER_MODULES@|$(dirname "$wrapper_lib")/pam_wrapper|g" \
       "$stack" > "$dir/services/$(basename "$stack")"
 done
-export PAMFAC_TEST_DIR="$dir" PAMFAC_TEST_SYSLOG="$dir/syslog.log"
+export PAMFAC_TEST_DIR="$dir" PAMFAC_TEST_SYSLOG="$dir/syslog.log" PAMFAC_TEST_MODULE="$module"
 export PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir/services" PAM_WRAPPER_USE_SYSLOG=1
 preload="$wrapper_lib:$capture_lib"
 [ -n "$sanitizer_runtime" ] && preload="$sanitizer_runtime:$preload"

@@ -7,6 +7,7 @@
 // result must be right, and the simulator must have seen exactly the
 // requests each thread made, under its own username. Also run in the ASan
 // lane (check-asan) and, with fewer cycles, under valgrind.
+#include <dlfcn.h>
 #include <pthread.h>
 #include <security/pam_appl.h>
 #include <signal.h>
@@ -316,6 +317,22 @@ void threads_authenticate_concurrently(void** /*state*/) {
     assert_int_equal(success_lines, successes);
 }
 
+// --- the module stays loaded ---------------------------------------------------
+//
+// libpam dlclose()s every module at pam_end(). pam_fac.so is linked
+// NODELETE so that a long-lived host like this one loads it, and libcurl's
+// tree of libraries, once rather than at every login.
+
+void module_stays_loaded_after_pam_end(void** /*state*/) {
+    write_config("second_factor = code\ntries = 1");
+    assert_int_equal(authenticate("fac", "alice", {totp("JBSWY3DPEHPK3PXP")}).rc, PAM_SUCCESS);
+    const char* module = std::getenv("PAMFAC_TEST_MODULE");
+    assert_non_null(module);
+    void* still_loaded = dlopen(module, RTLD_NOW | RTLD_NOLOAD);
+    assert_non_null(still_loaded);
+    dlclose(still_loaded);
+}
+
 // --- a host thread with a small stack -------------------------------------------
 //
 // Threaded PAM hosts often give their threads far less than the main
@@ -410,6 +427,7 @@ void small_stack_thread(void** /*state*/) {
 
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(module_stays_loaded_after_pam_end, reset_environment),
         cmocka_unit_test_setup(threads_authenticate_concurrently, reset_environment),
         cmocka_unit_test_setup(small_stack_thread, reset_environment),
     };
