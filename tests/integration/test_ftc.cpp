@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -129,6 +130,27 @@ void push_keeps_one_connection(void** /*state*/) {
     }
 }
 
+// A load balancer in front of FTC may close a kept connection while it is
+// idle between two requests, without having said so in the last answer.
+// The next request then needs a new connection, and the login goes on.
+void push_survives_connections_closed_between_requests(void** /*state*/) {
+    write_config("second_factor = push");
+    forget_cached_tokens();
+    sim_post("/_sim/settings", R"({"close_idle": true})");
+    sim_post("/_sim/push", R"({"username": "alice", "action": "approve", "delay": 0.5})");
+    const PamResult r = authenticate("fac", "alice", {});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    const auto log = sim_requests();
+    assert_int_equal(count(log, "POST", "/api/v1/login"), 1);
+    assert_true(requests_to(log, "/api/v1/auth/").size() >= 2);
+    std::set<int> connections;
+    for (const auto& e : log.GetArray()) {
+        assert_string_equal(e["outcome"].GetString(), "answered");
+        connections.insert(e["conn"].GetInt());
+    }
+    assert_int_equal(connections.size(), log.Size());
+}
+
 void push_rejected_and_timed_out(void** /*state*/) {
     write_config("second_factor = push");
     assert_int_equal(authenticate("fac", "grace", {}).rc, PAM_AUTH_ERR);
@@ -166,6 +188,7 @@ int main() {
         cmocka_unit_test_setup(bad_client_secret, reset_environment),
         cmocka_unit_test_setup(push_polls_until_approved, reset_environment),
         cmocka_unit_test_setup(push_keeps_one_connection, reset_environment),
+        cmocka_unit_test_setup(push_survives_connections_closed_between_requests, reset_environment),
         cmocka_unit_test_setup(push_rejected_and_timed_out, reset_environment),
         cmocka_unit_test_setup(autopush_with_ftc, reset_environment),
     };

@@ -154,7 +154,12 @@ faulted)
   POST /_sim/users       one user object: add, or replace the user with the
                          same username and realm (its counters restart)
   POST /_sim/settings    {"lockout_after": n, "reject_replay": bool,
-                          "token_lifetime": s (for tokens issued from now)}
+                          "token_lifetime": s (for tokens issued from now),
+                          "close_idle": bool}
+                         close_idle: after each API answer the connection
+                         is closed (close_notify, FIN) although the answer
+                         did not say "Connection: close", as a load
+                         balancer closes idle keep-alive connections
   POST /_sim/ftc/expire_tokens   FTC mode: every live bearer token expires
                          now (the next call with one gets 401)
 
@@ -657,7 +662,8 @@ class Simulator:
         self._log = []
         self._settings = {"lockout_after": self.config.lockout_after,
                           "reject_replay": self.config.reject_replay,
-                          "token_lifetime": self.config.token_lifetime}
+                          "token_lifetime": self.config.token_lifetime,
+                          "close_idle": False}
 
     @property
     def lock(self):
@@ -1351,7 +1357,7 @@ class ControlApi:
         return json_reply({"ok": True, "replaced": self.sim.put_user(User.from_json(obj))})
 
     def _settings(self, obj):
-        _check_keys(obj, ("lockout_after", "reject_replay", "token_lifetime"), "settings")
+        _check_keys(obj, ("lockout_after", "reject_replay", "token_lifetime", "close_idle"), "settings")
         changes = {}
         if "lockout_after" in obj:
             changes["lockout_after"] = _take(obj, "lockout_after", int, 0, "settings")
@@ -1363,6 +1369,8 @@ class ControlApi:
             changes["token_lifetime"] = check_token_lifetime(
                 _take(obj, "token_lifetime", int, DEFAULT_TOKEN_LIFETIME, "settings"),
                 "settings")
+        if "close_idle" in obj:
+            changes["close_idle"] = _take(obj, "close_idle", bool, False, "settings")
         self.sim.update_settings(changes)
         return json_reply({"ok": True})
 
@@ -1468,6 +1476,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # after getting this answer must find it finished.
         sim.finish_request(entry, reply.status, reply.outcome, reply.log)
         self._send(reply)
+        if sim.setting("close_idle"):
+            self.close_connection = True  # after the answer, which said nothing of it
 
     def _read_body(self):
         """The request body (bytes), or None after answering an unreadable one."""

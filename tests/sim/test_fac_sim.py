@@ -428,6 +428,21 @@ class ApiTest(SimTestCase):
         self.assertLess(elapsed, 0.5)  # 40 ms delayed-ACK stalls would show here
         self.assertEqual(len({e["conn"] for e in logged()}), 1)
 
+    def test_close_idle_closes_after_an_answer_that_promised_keep_alive(self):
+        control("settings", {"close_idle": True})
+        conn = connect(MAIN_SIM)
+        try:
+            resp = request(MAIN_SIM, "POST", "/api/v1/auth/", {"username": "alice", "password": "wrong"},
+                           conn=conn)
+            self.assertEqual(resp.status, 401)
+            self.assertNotIn("close", resp.headers.get("Connection", ""))
+            with self.assertRaises((http.client.HTTPException, OSError)):
+                request(MAIN_SIM, "POST", "/api/v1/auth/", {"username": "alice", "password": "wrong"},
+                        conn=conn)
+        finally:
+            conn.close()
+        self.assertEqual([e["outcome"] for e in logged()], ["answered"])
+
     def test_each_answer_is_one_tls_record(self):
         api_key = base64.b64encode(f"{API[0]}:{API[1]}".encode()).decode()
         assert_one_record_answers(self, MAIN_SIM, f"Basic {api_key}", (
