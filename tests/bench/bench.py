@@ -292,7 +292,9 @@ class Bench:
         self.certs = os.path.join(self.dir, "certs")
         self.confdir = os.path.join(self.dir, "pam.d")
         os.mkdir(self.confdir)
+        os.mkdir(os.path.join(self.dir, "unloading"))
         self.static_module = None
+        self.unloading_module = None
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("LD_PRELOAD", "PAM_WRAPPER", "SSLKEYLOGFILE")}
         self.env.update(LC_ALL="C", HOME=self.dir)  # HOME: no ~/.curlrc either
@@ -329,7 +331,12 @@ class Bench:
                          f"ftc_client_secret = {FTC_SECRET}\nca_file = {self.ca}\nsecond_factor = push\n"
                          f"state_dir = {self.dir}/state-ftc\n")
         self.stack("permit", "pam_permit.so")
-        self.static_module = self.relink_static()
+        self.static_module = self.relink("pam_fac_static.so", "-static-libstdc++ -static-libgcc")
+        self.unloading_module = self.relink("unloading/pam_fac.so", "", without="-Wl,-z,nodelete")
+        if self.unloading_module:
+            self.stack("code-unloading", f"{self.unloading_module} conf={self.dir}/code.conf")
+        else:
+            self.results["notes"].append("the relink without -z nodelete failed; figure 7 has no comparison")
         if self.static_module:
             self.stack("code-static", f"{self.static_module} conf={self.dir}/code.conf")
         else:
@@ -353,19 +360,21 @@ class Bench:
         with open(os.path.join(self.confdir, service), "w") as f:
             f.write(f"auth required {line}\n")
 
-    def relink_static(self):
-        """pam_fac.so linked again from the same objects with the C++
-        runtime inside (-static-libstdc++ -static-libgcc), into the temp dir."""
+    def relink(self, name, flags, without=None):
+        """pam_fac.so linked again from the same objects into the temp dir
+        as `name`, with `flags` added and the option `without` left out."""
         link = os.path.join(self.build, "pam_fac/CMakeFiles/pam_fac.dir/link.txt")
         try:
             with open(link) as f:
                 command = f.read().strip()
         except OSError:
             return None
-        out = os.path.join(self.dir, "pam_fac_static.so")
-        if " -o pam_fac.so " not in command:
+        out = os.path.join(self.dir, name)
+        if " -o pam_fac.so " not in command or (without and f" {without} " not in command):
             return None
-        command = command.replace(" -o pam_fac.so ", f" -static-libstdc++ -static-libgcc -o {out} ")
+        if without:
+            command = command.replace(f" {without} ", " ")
+        command = command.replace(" -o pam_fac.so ", f" {flags} -o {out} ")
         res = subprocess.run(command, shell=True, cwd=os.path.join(self.build, "pam_fac"),
                              capture_output=True, text=True)
         return out if res.returncode == 0 and os.path.exists(out) else None
@@ -799,6 +808,33 @@ class Bench:
         self.results["fig6"] = {"fac": fac, "ftc_random": ftc_random, "ftc_after_poll": ftc_after,
                                 "poll_interval": 1.0}
 
+    # ---- figure 7
+
+    def fig7(self):
+        """Logins one after another in one process, as a long-running
+        service does them: the installed module (NODELETE) against the same
+        objects linked without -z nodelete, which libpam unloads, with
+        libcurl's tree, at every pam_end()."""
+        count, procs = (20, 3) if self.quick else (40, 7)
+        names = ["login"] + (["unloading"] if self.unloading_module else [])
+        log(f"figure 7: {procs} processes x {count} logins in a row, {', '.join(names)}")
+        out = os.path.join(self.dir, "repeat.out")
+        data = {n: {"first": [], "later": [], "cpu": []} for n in names}
+        for _ in range(procs):
+            for name in names:
+                service = "code" if name == "login" else "code-unloading"
+                argv = [self.login_bin, "-d", self.confdir, "-t", "-n", str(count), service, "alice", totp(SECRET)]
+                res = run_timed(argv, self.env, capture=out)
+                if not res.ok:
+                    raise SystemExit(f"bench: figure 7 {name} failed (exit {res.status})")
+                marks = [{k: float(v) for k, v in (w.split("=") for w in line.split()[1:])}
+                         for line in res.stdout.splitlines() if line.startswith("marks ")]
+                took = [m["ended"] - m["main"] for m in marks]
+                data[name]["first"].append(took[0])
+                data[name]["later"] += took[1:]
+                data[name]["cpu"].append(res.cpu / count)
+        self.results["fig7"] = {"count": count, "procs": procs, "names": names, "data": data}
+
     # ---- context
 
     def machine(self):
@@ -827,7 +863,8 @@ class Bench:
         self.results["machine_before"] = self.machine()
         started = time.time()
         self.check_same_request()
-        for step in (self.fig1, self.fig2_phases, self.fig2_callgrind, self.fig3, self.fig4, self.fig5, self.fig6):
+        for step in (self.fig1, self.fig2_phases, self.fig2_callgrind, self.fig3, self.fig4, self.fig5, self.fig6,
+                     self.fig7):
             t = time.time()
             step()
             self.results.setdefault("step_seconds", {})[step.__name__] = round(time.time() - t, 1)
@@ -1180,6 +1217,32 @@ def report(res):
         f"polls) over {'/'.join(str(n) for n in sorted({x['connections'] for x in ftc_logins}))} "
         "connection(s): one TLS handshake per push, however many polls.")
     add("")
+    # ---- figure 7
+    f7 = res["fig7"]
+    d7 = f7["data"]
+    add("## 7. Logins one after another in one long-running process")
+    add("")
+    add(f"Method. bench_login `-n {f7['count']}` does {f7['count']} logins in a row in one process "
+        "(pam_start_confdir to pam_end, the code check of figure 1 each time), as a long-running service "
+        "that authenticates many users does (a VPN or RADIUS daemon, an IMAP server). Each login is timed "
+        "from before its pam_start to after its pam_end. libpam dlclose()s every module at pam_end; "
+        "pam_fac.so is linked with `-z nodelete`, so it and libcurl's tree stay loaded. The comparison is "
+        "the same objects linked without `-z nodelete` (into the bench's temp dir), which are unloaded "
+        f"and loaded again at every login. {f7['procs']} processes of each, alternating. CPU per login is "
+        "the process's CPU time divided by its logins.")
+    add("")
+    add("| module | first login, median ms | later logins, median ms | p10–p90 ms | CPU ms per login |")
+    add("| --- | --- | --- | --- | --- |")
+    label7 = {"login": "pam_fac.so as built (NODELETE)", "unloading": "the same, without -z nodelete"}
+    for n in f7["names"]:
+        add(f"| {label7[n]} | {ms(med(d7[n]['first']))} | {ms(med(d7[n]['later']))} | "
+            f"{spread(d7[n]['later'])} | {ms(med(d7[n]['cpu']))} |")
+    add("")
+    if "unloading" in d7:
+        add(f"Every later login saves {ms(med(d7['unloading']['later']) - med(d7['login']['later']))} ms "
+            "(median): loading and relocating libcurl's tree, and initialising libcurl and OpenSSL again. "
+            "Processes that do one login (sshd's per-connection process, sudo, login) are not affected.")
+        add("")
     return "\n".join(lines) + "\n", targets, {
         "ratio1": ratio1, "rss_add": rss_add, "tp_ratio": tp_ratio, "own": own}
 

@@ -1,6 +1,6 @@
 /* bench_login: one PAM login per process, for `make bench`.
  *
- *   bench_login [-d CONFDIR] [-t] [-m FILE] SERVICE USER [ANSWER...]
+ *   bench_login [-d CONFDIR] [-t] [-m FILE] [-n COUNT] SERVICE USER [ANSWER...]
  *
  * Authenticates USER through SERVICE with the real libpam. With -d the
  * stack is read from CONFDIR by pam_start_confdir() (Linux-PAM 1.4+), so
@@ -12,7 +12,11 @@
  *   marks main=... started=... authenticated=... ended=... rc=N
  * With -m FILE it copies /proc/self/smaps to FILE right after
  * pam_authenticate returned (where the memory of a login goes).
- * Exit status 0 when pam_authenticate returned PAM_SUCCESS, 1 otherwise.
+ * With -n COUNT it does COUNT logins one after the other in this process
+ * (pam_start to pam_end, the same answers each time), as a long-running
+ * service does, and with -t prints a marks line for each; main= is then
+ * when that login began.
+ * Exit status 0 when every pam_authenticate returned PAM_SUCCESS, 1 otherwise.
  * Written in C so that the client adds nothing but libc and libpam to the
  * process; everything else in a login is the module's. */
 #define _GNU_SOURCE
@@ -75,32 +79,15 @@ static int converse(int count, const struct pam_message** messages, struct pam_r
     return PAM_SUCCESS;
 }
 
-int main(int argc, char** argv) {
+/* One login, pam_start to pam_end; prints its marks with -t. */
+static int login(const char* confdir, const char* service, const char* user, struct script* s, const char* smaps,
+                 int marks) {
     const double t_main = now_real();
-    const char* confdir = NULL;
-    const char* smaps = NULL;
-    int marks = 0;
-    int opt;
-    while ((opt = getopt(argc, argv, "+d:m:t")) != -1) {
-        if (opt == 'd') {
-            confdir = optarg;
-        } else if (opt == 'm') {
-            smaps = optarg;
-        } else if (opt == 't') {
-            marks = 1;
-        } else {
-            return 2;
-        }
-    }
-    if (argc - optind < 2) {
-        fprintf(stderr, "usage: %s [-d CONFDIR] [-t] [-m FILE] SERVICE USER [ANSWER...]\n", argv[0]);
-        return 2;
-    }
-    struct script s = {argv + optind + 2, argc - optind - 2, 0};
-    const struct pam_conv conv = {converse, &s};
+    s->next = 0;
+    const struct pam_conv conv = {converse, s};
     pam_handle_t* pamh = NULL;
-    int rc = confdir != NULL ? pam_start_confdir(argv[optind], argv[optind + 1], &conv, confdir, &pamh)
-                             : pam_start(argv[optind], argv[optind + 1], &conv, &pamh);
+    int rc = confdir != NULL ? pam_start_confdir(service, user, &conv, confdir, &pamh)
+                             : pam_start(service, user, &conv, &pamh);
     const double t_started = now_real();
     double t_auth = t_started;
     if (rc == PAM_SUCCESS) {
@@ -119,5 +106,36 @@ int main(int argc, char** argv) {
         printf("marks main=%.6f started=%.6f authenticated=%.6f ended=%.6f rc=%d\n", t_main, t_started, t_auth, t_end,
                rc);
     }
-    return rc == PAM_SUCCESS ? 0 : 1;
+    return rc;
+}
+
+int main(int argc, char** argv) {
+    const char* confdir = NULL;
+    const char* smaps = NULL;
+    int marks = 0;
+    long count = 1;
+    int opt;
+    while ((opt = getopt(argc, argv, "+d:m:n:t")) != -1) {
+        if (opt == 'd') {
+            confdir = optarg;
+        } else if (opt == 'm') {
+            smaps = optarg;
+        } else if (opt == 'n') {
+            count = strtol(optarg, NULL, 10);
+        } else if (opt == 't') {
+            marks = 1;
+        } else {
+            return 2;
+        }
+    }
+    if (argc - optind < 2 || count < 1) {
+        fprintf(stderr, "usage: %s [-d CONFDIR] [-t] [-m FILE] [-n COUNT] SERVICE USER [ANSWER...]\n", argv[0]);
+        return 2;
+    }
+    struct script s = {argv + optind + 2, argc - optind - 2, 0};
+    int failures = 0;
+    for (long i = 0; i < count; ++i) {
+        failures += login(confdir, argv[optind], argv[optind + 1], &s, i == 0 ? smaps : NULL, marks) != PAM_SUCCESS;
+    }
+    return failures == 0 ? 0 : 1;
 }

@@ -12,8 +12,8 @@ asks of them, read from the ELF files with readelf (binutils):
 - facctl is position independent (PIE);
 - the module is NODELETE: libpam dlclose()s it at every pam_end(), and
   unloading it with libcurl's tree cost a long-lived host (a daemon that
-  authenticates many users) the whole load again on its next login, about
-  5.6 ms, which keeping it resident saves.
+  authenticates many users) the whole load again at its next login
+  (figure 7 of docs/performance.md).
 Only meaningful for the optimised build (_FORTIFY_SOURCE needs -O), so
 ctest runs it in the full run, not in the sanitizer lanes."""
 import subprocess
