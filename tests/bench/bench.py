@@ -134,6 +134,12 @@ class Spawned:
         return self.status == 0
 
 
+def login_marks(text):
+    """bench_login -t output: one dict of CLOCK_REALTIME marks per login."""
+    return [{k: float(v) for k, v in (w.split("=") for w in line.split()[1:])}
+            for line in text.splitlines() if line.startswith("marks ")]
+
+
 def run_timed(argv, env=None, capture=None):
     """posix_spawn + wait4: wall time from spawn to reaping, exit status,
     CPU time. stdout goes to `capture` (a path) or /dev/null. (Not its peak
@@ -516,7 +522,7 @@ class Bench:
                        "perform_other": (p["end"] - p["start"]) - p["total"] / 1e6,
                        "between": p["start"] - g["end"]}
                 if name == "login":
-                    m = {k: float(v) for k, v in (w.split("=") for w in res.stdout.split()[1:])}
+                    m = login_marks(res.stdout)[0]
                     row.update(start_to_main=m["main"] - t0,
                                pam_start=m["started"] - m["main"],
                                auth_before_curl=g["start"] - m["started"],
@@ -773,7 +779,7 @@ class Bench:
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"bench: the {sim.mode} push login failed (exit {os.waitstatus_to_exitcode(status)})")
         with open(marks_file) as f:
-            marks = {k: float(v) for k, v in (w.split("=") for w in f.read().split()[1:])}
+            marks = login_marks(f.read())[0]
         entries = sim.requests()
         if sim.mode == "fac":
             decided = [e for e in entries if e["path"] == "/api/v1/pushauth/"][-1]["decided_at"]
@@ -827,9 +833,7 @@ class Bench:
                 res = run_timed(argv, self.env, capture=out)
                 if not res.ok:
                     raise SystemExit(f"bench: figure 7 {name} failed (exit {res.status})")
-                marks = [{k: float(v) for k, v in (w.split("=") for w in line.split()[1:])}
-                         for line in res.stdout.splitlines() if line.startswith("marks ")]
-                took = [m["ended"] - m["main"] for m in marks]
+                took = [m["ended"] - m["main"] for m in login_marks(res.stdout)]
                 data[name]["first"].append(took[0])
                 data[name]["later"] += took[1:]
                 data[name]["cpu"].append(res.cpu / count)
