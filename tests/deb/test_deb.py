@@ -170,7 +170,13 @@ def check_installed(files, before):
     for common in glob.glob("/etc/pam.d/common-*"):
         with open(common, encoding="utf-8") as f:
             expect("pam_fac" not in f.read(), f"{common} enables pam_fac after installation")
-    log("installed: files, modes, conffile, disabled profile, PAM stacks untouched")
+    # The packaged binaries were built with dpkg-buildflags on top of ours:
+    # the same exports and hardening as the tree's own build.
+    module = next(p for p in files if p.endswith("/pam_fac.so"))
+    binaries = run([sys.executable, os.path.join(SRC, "tests", "lint", "check_binaries.py"), module,
+                    "/usr/sbin/facctl"], check=False)
+    expect(binaries.returncode == 0, f"installed binaries:\n{binaries.stdout}{binaries.stderr}")
+    log("installed: files, modes, conffile, disabled profile, PAM stacks untouched, binaries hardened")
 
 
 def check_login(workdir, module):
