@@ -337,6 +337,10 @@ class Bench:
                          f"ftc_client_secret = {FTC_SECRET}\nca_file = {self.ca}\nsecond_factor = push\n"
                          f"state_dir = {self.dir}/state-ftc\n")
         self.stack("permit", "pam_permit.so")
+        # bench_login's PAM_RHOST is 192.0.2.10: pam_fac says PAM_IGNORE, pam_permit decides.
+        self.conf("exempt", f"server = {self.fac.url}\n{base}trusted_networks = 192.0.2.0/24\n"
+                            f"state_dir = {self.dir}/state-exempt\n")
+        self.stack("exempt", f"{self.module} conf={self.dir}/exempt.conf", "pam_permit.so")
         self.static_module = self.relink("pam_fac_static.so", "-static-libstdc++ -static-libgcc")
         self.unloading_module = self.relink("unloading/pam_fac.so", "", without="-Wl,-z,nodelete")
         if self.unloading_module:
@@ -362,9 +366,9 @@ class Bench:
         os.chmod(path, 0o600)
         self.stack(name, f"{self.module} conf={path}")
 
-    def stack(self, service, line):
+    def stack(self, service, *lines):
         with open(os.path.join(self.confdir, service), "w") as f:
-            f.write(f"auth required {line}\n")
+            f.write("".join(f"auth required {line}\n" for line in lines))
 
     def relink(self, name, flags, without=None):
         """pam_fac.so linked again from the same objects into the temp dir
@@ -721,26 +725,27 @@ class Bench:
                 groups[g] = groups.get(g, 0) + kib
         return groups
 
+    def maxrss(self, argv, figure):
+        """Peak RSS (KiB) of one run. GNU time forks from a small process, so
+        the child's ru_maxrss is its own; a child vforked from this Python
+        would inherit Python's through exec."""
+        out = os.path.join(self.dir, "time.out")
+        res = run_timed(["/usr/bin/time", "-f", "%M", "-o", out] + argv, self.env)
+        if not res.ok:
+            raise SystemExit(f"bench: {figure} run failed: {argv[0]} (exit {res.status})")
+        with open(out) as f:
+            return int(f.read().split()[-1])
+
     def fig5(self):
         n = 5 if self.quick else 11
         names = self.variants(with_permit=True)
         log(f"figure 5: peak RSS, {n} runs each of {', '.join(names)}")
-        out = os.path.join(self.dir, "time.out")
-
-        def maxrss(argv):
-            # GNU time forks from a small process, so the child's ru_maxrss is its
-            # own; a child vforked from this Python would inherit Python's through exec.
-            res = run_timed(["/usr/bin/time", "-f", "%M", "-o", out] + argv, self.env)
-            if not res.ok:
-                raise SystemExit(f"bench: figure 5 run failed: {argv[0]} (exit {res.status})")
-            with open(out) as f:
-                return int(f.read().split()[-1])
 
         self.fac.reset()
         rss = {name: [] for name in names}
         for _ in range(n):
             for name in names:
-                rss[name].append(maxrss(self.argv(name)))
+                rss[name].append(self.maxrss(self.argv(name), "figure 5"))
         groups = {}
         for name in [n for n in ("login", "static", "probe", "permit") if n in names]:
             path = os.path.join(self.dir, f"smaps.{name}")
@@ -839,6 +844,28 @@ class Bench:
                 data[name]["cpu"].append(res.cpu / count)
         self.results["fig7"] = {"count": count, "procs": procs, "names": names, "data": data}
 
+    # ---- figure 8
+
+    def fig8(self):
+        """A login pam_fac lets through without asking FAC (trusted_networks),
+        against pam_permit alone: what the module's load costs by itself."""
+        n = 7 if self.quick else 21
+        log(f"figure 8: {n} runs each of an exempt login and a pam_permit login")
+        rows = {name: {"seconds": [], "cpu": [], "rss": []} for name in ("exempt", "permit")}
+        self.fac.reset()
+        for _ in range(n):
+            for name, row in rows.items():
+                argv = self.login_argv(name, answers=[])
+                res = run_timed(argv, self.env)
+                if not res.ok:
+                    raise SystemExit(f"bench: figure 8 {name} failed (exit {res.status})")
+                row["seconds"].append(res.seconds)
+                row["cpu"].append(res.cpu)
+                row["rss"].append(self.maxrss(argv, "figure 8"))
+        if self.fac.requests():
+            raise SystemExit("bench: figure 8's exempt login sent a request")
+        self.results["fig8"] = rows
+
     # ---- context
 
     def machine(self):
@@ -868,7 +895,7 @@ class Bench:
         started = time.time()
         self.check_same_request()
         for step in (self.fig1, self.fig2_phases, self.fig2_callgrind, self.fig3, self.fig4, self.fig5, self.fig6,
-                     self.fig7):
+                     self.fig7, self.fig8):
             t = time.time()
             step()
             self.results.setdefault("step_seconds", {})[step.__name__] = round(time.time() - t, 1)
@@ -1247,6 +1274,32 @@ def report(res):
             "(median): loading and relocating libcurl's tree, and initialising libcurl and OpenSSL again. "
             "Processes that do one login (sshd's per-connection process, sudo, login) are not affected.")
         add("")
+    # ---- figure 8
+    f8 = res["fig8"]
+    loads = {k.split(" ")[0]: v for k, v in cg["dlopen"].items()}
+    add("## 8. A login pam_fac lets through without asking FAC")
+    add("")
+    add(f"Method. The stack `auth required pam_fac.so` (with `trusted_networks = 192.0.2.0/24`; "
+        "bench_login's PAM_RHOST is 192.0.2.10) then `auth required pam_permit.so`: pam_fac returns "
+        "PAM_IGNORE without a request (the simulator's log stays empty, which the bench checks), as for "
+        "users outside `groups` or inside `grace_period`. The reference is pam_permit alone. "
+        f"{len(f8['exempt']['seconds'])} runs of each, alternating; wall time as in figure 1, peak RSS as in "
+        "figure 5.")
+    add("")
+    add("| stack | median ms | p10–p90 ms | CPU ms, median | peak RSS MiB, median |")
+    add("| --- | --- | --- | --- | --- |")
+    for name, label in (("exempt", "pam_fac (exempt) + pam_permit"), ("permit", "pam_permit alone")):
+        row = f8[name]
+        add(f"| {label} | {ms(med(row['seconds']))} | {spread(row['seconds'])} | {ms(med(row['cpu']))} | "
+            f"{mib(med(row['rss']))} |")
+    add("")
+    add(f"A login pam_fac does not check still costs {ms(med(f8['exempt']['seconds']) - med(f8['permit']['seconds']))} "
+        f"ms and {mib(med(f8['exempt']['rss']) - med(f8['permit']['rss']))} MiB more than pam_permit's: "
+        "loading the module, the C++ runtime and libcurl's tree, and reading the config. In figure 2's "
+        f"dlopen table libcurl's tree is {mi(loads.get('libcurl.so.4', 0))} M of the "
+        f"{mi(loads.get('pam_fac.so', 0))} M instructions that loading pam_fac.so takes; option D of the "
+        "analysis would leave it unloaded for these logins.")
+    add("")
     return "\n".join(lines) + "\n", targets, {
         "ratio1": ratio1, "rss_add": rss_add, "tp_ratio": tp_ratio, "own": own}
 
@@ -1262,6 +1315,9 @@ def analysis(res, derived):
     key = {k.split(" ")[0]: v for k, v in d.items()}
     r1, rss_add, tp = derived["ratio1"], derived["rss_add"], derived["tp_ratio"]
     groups = f5["groups"]["login"]
+    f8 = res["fig8"]
+    exempt_ms = med(f8["exempt"]["seconds"]) - med(f8["permit"]["seconds"])
+    exempt_kib = med(f8["exempt"]["rss"]) - med(f8["permit"]["rss"])
     permit = f5["groups"]["permit"]
     lines = []
     add = lines.append
@@ -1384,8 +1440,9 @@ def analysis(res, derived):
         "and dlopen()ed it itself when a login first needs the network, with RTLD_LAZY, figure 2's "
         f"dlopen table puts the saving at {mi(lazy_saving)} M instructions "
         f"({lazy_saving / L['total'] * 100:.0f} % of a login; no memory saved), and logins that need no "
-        "second factor (trusted_networks, exempt groups, grace_period) would not load libcurl at all. "
-        "It means calling ten libcurl functions through pointers from dlsym and teaching "
+        "second factor (trusted_networks, exempt groups, grace_period) would not load libcurl at all: "
+        f"today such a login costs {ms(exempt_ms)} ms and {mib(exempt_kib)} MiB more than pam_permit's "
+        "(figure 8). It means calling ten libcurl functions through pointers from dlsym and teaching "
         "curl_timing_shim to follow them; worth it only if the project keeps libcurl (B), so it waits "
         "for that decision.")
     add("")
