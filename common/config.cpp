@@ -219,8 +219,10 @@ Handler secret_handler(Secret Config::*field) {
     };
 }
 
-const std::map<std::string, Handler, std::less<>>& handlers() {
-    static const std::map<std::string, Handler, std::less<>> table = {
+using HandlerTable = std::map<std::string, Handler, std::less<>>;
+
+HandlerTable make_handlers() {
+    HandlerTable table = {
         {"server",
          [](std::string_view v, Config& c) -> std::optional<std::string> {
              const auto urls = split_list(v);
@@ -344,16 +346,23 @@ const std::map<std::string, Handler, std::less<>>& handlers() {
         {"grace_period", whole_seconds_handler(&Config::grace_period_s)},
         {"server_retry_after", whole_seconds_handler(&Config::server_retry_after_s)},
         {"state_dir",
-         [](std::string_view v, Config& c) -> std::
-                                               optional<std::string> {
-                                                   if (v.empty() || v.front() != '/' || has_control_chars(v)) {
-                                                       return std::string("must be an absolute path");
-                                                   }
-                                                   c.state_dir = std::string(v);
-                                                   return std::nullopt;
-                                               }},
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             if (v.empty() || v.front() != '/' || has_control_chars(v)) {
+                 return std::string("must be an absolute path");
+             }
+             c.state_dir = std::string(v);
+             return std::nullopt;
+         }},
     };
     return table;
+}
+
+const HandlerTable& handlers() {
+    // Never destroyed: the module stays loaded until the process exits, and
+    // a host thread may still be reading a config file while another thread
+    // calls exit(), which would run the table's destructor under it.
+    static const auto* const table = new HandlerTable(make_handlers());
+    return *table;
 }
 
 std::optional<std::string> describe_open_error(int err) {

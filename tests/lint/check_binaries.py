@@ -10,6 +10,9 @@ asks of them, read from the ELF files with readelf (binutils):
   not executable, -fstack-protector-strong (__stack_chk_fail is called)
   and _FORTIFY_SOURCE (at least one __*_chk function is called);
 - facctl is position independent (PIE);
+- the module registers nothing to run at exit (no __cxa_atexit: no static
+  object with a destructor), since a host thread may still be in
+  pam_authenticate when another thread calls exit();
 - the module is NODELETE: libpam dlclose()s it at every pam_end(), and
   unloading it with libcurl's tree cost a long-lived host (a daemon that
   authenticates many users) the whole load again at its next login
@@ -77,6 +80,10 @@ def main():
         missing = sorted(ENTRY_POINTS - exported)
         problems.append(f"{module}: exports {len(exported)} symbols; extra {extra[:10]}, missing {missing}")
     dynamic = check_hardening(module, pie=False)
+    _, module_imports = dynamic_symbols(module)
+    if "__cxa_atexit" in module_imports:
+        problems.append(f"{module}: registers destructors to run at exit (__cxa_atexit); "
+                        "objects with static storage must never be destroyed")
     flags_1 = [line for line in dynamic.splitlines() if "FLAGS_1" in line]
     if not flags_1 or "NODELETE" not in flags_1[0]:
         problems.append(f"{module}: not NODELETE (link with -z nodelete)")
@@ -84,7 +91,7 @@ def main():
     for problem in problems:
         print(problem)
     if not problems:
-        print(f"{module}: exports only the pam_sm_* entry points; hardened; NODELETE")
+        print(f"{module}: exports only the pam_sm_* entry points; hardened; NODELETE; nothing run at exit")
         print(f"{facctl}: hardened PIE")
     return 1 if problems else 0
 
