@@ -378,23 +378,26 @@ std::vector<std::string> syslog_lines() {
     return lines;
 }
 
-std::string summary_line() {
-    std::string found;
-    int count = 0;
+std::vector<std::string> summary_lines() {
+    std::vector<std::string> found;
     for (const std::string& line : syslog_lines()) {
-        if (line.find("pam_fac(") != std::string::npos && line.find(" result=") != std::string::npos) {
-            found = line;
-            ++count;
+        if (contains(line, "pam_fac(") && contains(line, " result=")) {
+            found.push_back(line);
         }
     }
-    if (count != 1) {
-        std::fprintf(stderr, "expected one summary line, found %d\n", count);
+    return found;
+}
+
+std::string summary_line() {
+    const std::vector<std::string> found = summary_lines();
+    if (found.size() != 1) {
+        std::fprintf(stderr, "expected one summary line, found %zu\n", found.size());
         for (const std::string& line : syslog_lines()) {
             std::fprintf(stderr, "  syslog: %s\n", line.c_str());
         }
         fail();
     }
-    return found;
+    return found.front();
 }
 
 std::string clean_command(const std::string& command) {

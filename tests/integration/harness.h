@@ -78,7 +78,9 @@ std::string decoded_body(const rapidjson::Value& request);
 std::string totp(const std::string& base32_secret, int step_offset = 0, int digits = 6);
 
 std::vector<std::string> syslog_lines();
-// The one summary line ("result=..."); fails the test if there is not exactly one.
+// The summary lines ("pam_fac(...): result=..."), one per authentication.
+std::vector<std::string> summary_lines();
+// The one summary line; fails the test if there is not exactly one.
 std::string summary_line();
 // A shell command for popen/system without the test's preloads (pam_wrapper,
 // the syslog capture, ASan), which belong to this process only.

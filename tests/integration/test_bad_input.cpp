@@ -145,16 +145,6 @@ bool has_control(const std::string& s) {
     return false;
 }
 
-std::vector<std::string> summary_lines() {
-    std::vector<std::string> found;
-    for (const std::string& line : syslog_lines()) {
-        if (contains(line, "pam_fac(") && contains(line, " result=")) {
-            found.push_back(line);
-        }
-    }
-    return found;
-}
-
 // Collects failures of one case instead of stopping at the first, so a
 // table's report is complete.
 struct Check {

@@ -305,17 +305,6 @@ const char* word_for(int rc) {
     }
 }
 
-// The summary lines in the captured syslog (the test checks there is one).
-std::vector<std::string> summary_lines() {
-    std::vector<std::string> found;
-    for (const std::string& line : syslog_lines()) {
-        if (contains(line, "pam_fac(") && contains(line, " result=")) {
-            found.push_back(line);
-        }
-    }
-    return found;
-}
-
 std::string config_for(const Case& c, bool safe) {
     std::string text = "# fault matrix\nserver = " + expand(c.servers) +
                        "\napi_user = apiadmin\n"
