@@ -6,9 +6,10 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+CLANG_BUILD ?= build-clang
 VALGRIND ?= valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
 
-.PHONY: all build deps check check-asan check-tsan check-valgrind lint demo install clean
+.PHONY: all build deps check check-asan check-tsan check-valgrind check-clang lint demo install clean
 
 all: build
 
@@ -25,10 +26,18 @@ build: $(BUILD)/CMakeCache.txt
 # summary of the full test run.
 check: deps
 	$(MAKE) build
+	$(MAKE) check-clang
 	$(MAKE) check-asan
 	$(MAKE) check-tsan
 	$(MAKE) check-valgrind
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# A second compiler: clang builds everything (its -Wconversion is stricter
+# than gcc's) and runs the unit tests.
+check-clang:
+	CC=clang CXX=clang++ cmake -S . -B $(CLANG_BUILD) -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
+	cd $(CLANG_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
 
 # Unit and integration tests built with AddressSanitizer and UBSan.
 check-asan:
@@ -63,7 +72,7 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(CLANG_BUILD)
 
 # The Debian package (debian/), built by dpkg-buildpackage -us -uc -b from a
 # copy of the working tree, so the .deb and its .changes land in

@@ -12,7 +12,7 @@ packages=(
   curl time libssl-dev
   debhelper dpkg-dev lintian
   login passwd util-linux
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format-14 clang-tidy-14
 )
 
 missing=()

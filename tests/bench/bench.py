@@ -1396,7 +1396,7 @@ def analysis(res, derived):
                  if t in missed and ok]
     add("### What would meet them, and why this round does not do it")
     add("")
-    add("The cause is a dependency that DEVELOPERS.md fixes: \"libcurl (OpenSSL flavour) for all HTTP and "
+    add("The cause is a dependency the project fixes (docs/architecture.md, \"Build rules\"): \"libcurl (OpenSSL flavour) for all HTTP and "
         "TLS\". As long as pam_fac.so links Debian's libcurl4, its whole library tree is loaded and "
         "relocated in every login process, and the curl tool itself adds "
         f"{mib(rss_add.get('curl', 0))} MiB to a pam_permit login, more than the 6 MB of target 5. No "
@@ -1409,7 +1409,7 @@ def analysis(res, derived):
         "over `i2d_PUBKEY`, an HTTP/1.1 writer and answer parser (Content-Length and chunked, the 64 KiB "
         "cap, truncation detected, no redirects), one `poll()` deadline for `timeout`, CONNECT for "
         "`http_proxy`, keep-alive for series, and the CancelToken's socket shutdown; the parser would get "
-        "its own fuzz target. It is an HTTP client of our own, which DEVELOPERS.md asks us not to write.")
+        "its own fuzz target. It is an HTTP client of our own, which the project's rules ask us not to write.")
     probe = "probe" in r1
     if probe:
         add(f"  Measured with `tests/bench/pam_ossl_probe.so` (a throw-away C module sending the same "

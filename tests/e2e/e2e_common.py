@@ -74,7 +74,7 @@ API_KEY = "s3cr3t-api-key"
 COMMAND = "echo e2e-ok-$((40+2))"
 EXPECTED_OUTPUT = "e2e-ok-42"
 
-# Prompts and messages of the module (interface.md section 5, common/flow.cpp).
+# Prompts and messages of the module (pam_fac(8), THE CONVERSATION, common/auth/flow.cpp).
 CODE_OR_PUSH_PROMPT = "FortiToken code (press Enter for push): "
 CODE_PROMPT = "FortiToken code: "
 PASSWORD_PROMPT = "Password: "

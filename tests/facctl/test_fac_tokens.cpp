@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cmocka_cpp.h"
-#include "fac_tokens.h"
+#include "facctl/fac_tokens.h"
 
 namespace {
 

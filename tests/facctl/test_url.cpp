@@ -2,7 +2,7 @@
 #include <string>
 
 #include "cmocka_cpp.h"
-#include "url.h"
+#include "http/url.h"
 
 namespace {
 

@@ -18,10 +18,10 @@
 #include <string>
 #include <string_view>
 
-#include "fac_answer.h"
+#include "core/http.h"
+#include "core/text.h"
+#include "fac/fac_answer.h"
 #include "fuzz_check.h"
-#include "http.h"
-#include "text.h"
 
 using fuzzcheck::require;
 using pamfac::Endpoint;

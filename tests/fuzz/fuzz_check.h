@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "http.h"
+#include "core/http.h"
 
 namespace fuzzcheck {
 

@@ -21,14 +21,14 @@
 #include <string_view>
 #include <vector>
 
-#include "backend.h"
-#include "fac_answer.h"
-#include "fac_client.h"
-#include "ftc_client.h"
+#include "core/backend.h"
+#include "core/http.h"
+#include "core/logger.h"
+#include "core/text.h"
+#include "fac/fac_answer.h"
+#include "fac/fac_client.h"
+#include "ftc/ftc_client.h"
 #include "fuzz_check.h"
-#include "http.h"
-#include "logger.h"
-#include "text.h"
 
 using fuzzcheck::require;
 using pamfac::NetError;

@@ -1,4 +1,4 @@
-// libFuzzer target: the config parser (interface.md §2-4) through its real
+// libFuzzer target: the config parser (pam_fac.conf(5) and pam_fac(8)) through its real
 // entry point, load_config(). The parser has no buffer entry point, so the
 // input is written to a mode-0600 file that conf= names.
 //
@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
+#include "core/text.h"
 #include "fuzz_check.h"
-#include "text.h"
 
 using fuzzcheck::require;
 

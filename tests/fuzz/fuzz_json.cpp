@@ -13,10 +13,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/secret.h"
+#include "core/text.h"
 #include "fuzz_check.h"
-#include "json_body.h"
-#include "secret.h"
-#include "text.h"
+#include "http/json_body.h"
 
 using fuzzcheck::require;
 

@@ -2,7 +2,7 @@
 //
 // - usernames: valid odd ones reach FAC byte-exact; invalid ones (empty,
 //   over 253 bytes, control characters, invalid UTF-8) are never sent and
-//   give PAM_USER_UNKNOWN (interface.md §5);
+//   give PAM_USER_UNKNOWN (pam_fac(8), THE CONVERSATION);
 // - codes that are not 6 to 8 ASCII digits are never sent and use up a try;
 // - passwords up to 512 bytes of any UTF-8 reach FAC byte-exact;
 // - every malformed config file, line and module argument is

@@ -1,6 +1,6 @@
 // Canaries: passwords, codes, API keys, client secrets and bearer tokens
 // never appear in anything pam_fac logs, shows the user, or writes to
-// stdout/stderr, debug on or off (interface.md §6, last line).
+// stdout/stderr, debug on or off (pam_fac(8), LOGGING).
 //
 // A second simulator (FAC mode) and a third (FTC mode) run with a users
 // file written here, so the API key, the FTC client secret and the user's

@@ -1,7 +1,7 @@
 // Misconfiguration and failure through the built module: every config
 // mistake names file and line; unreachable servers, TLS failures, rejected
 // API credentials and answers FAC would never give each map as
-// interface.md §6 says, and each leaves one syslog line saying what to fix.
+// pam_fac(8), RETURN VALUES says, and each leaves one syslog line saying what to fix.
 #include <netinet/in.h>
 #include <security/pam_appl.h>
 #include <sys/socket.h>

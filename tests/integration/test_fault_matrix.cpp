@@ -1,4 +1,4 @@
-// The fault matrix (interface.md §6): every way a FAC server can fail,
+// The fault matrix (pam_fac(8), RETURN VALUES): every way a FAC server can fail,
 // through the built module, with failmode = secure and failmode = safe.
 // Each case asserts the PAM code, the one syslog summary line (result word
 // and reason), what reached the servers, and that pam_authenticate returned

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks the built pam_fac.so and facctl for the properties DEVELOPERS.md
+"""Checks the built pam_fac.so and facctl for the properties docs/architecture.md ("Build rules")
 asks of them, read from the ELF files with readelf (binutils):
 
   check_binaries.py MODULE FACCTL

@@ -1,13 +1,15 @@
 #!/bin/bash
 # Fails when a C or C++ source is not formatted as .clang-format says, and
-# names the files (fix with: clang-format -i FILE).
+# names the files (fix with: clang-format-14 -i FILE). Pinned to version
+# 14, Debian 12's: another version formats some constructs differently.
 set -euo pipefail
 root=$1
+clang_format=${2:-clang-format-14}
 cd "$root"
 mapfile -t files < <(find common pam_fac tests -name '*.cpp' -o -name '*.h' -o -name '*.c' | sort)
 bad=()
 for f in "${files[@]}"; do
-  if ! clang-format --dry-run -Werror "$f" 2>/dev/null; then
+  if ! "$clang_format" --dry-run -Werror "$f" 2>/dev/null; then
     bad+=("$f")
   fi
 done

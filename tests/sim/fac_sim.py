@@ -3,7 +3,7 @@
 
 Python 3 standard library only. It serves, over HTTPS (or plain HTTP with
 --plain-http), the part of FAC's API that pam_fac uses, as described in
-the project's fac-api.md (API facts), plus a control API under /_sim/ that tests use to
+docs/fac-api.md (API facts), plus a control API under /_sim/ that tests use to
 script the behaviour (push answers, faults, delays) and to read back every
 request the simulator received. With --mode ftc it serves FortiToken
 Cloud's API instead (see FTC MODE below; the code is in ftc_sim.py).
@@ -184,7 +184,7 @@ REQUEST LOG
     client_secret: in json and in body_b64 (the body re-serialised) it is
     "***"; a /login body that is not a JSON object is logged as "***".
 
-INFERRED (not stated by Fortinet; see fac-api.md)
+INFERRED (not stated by Fortinet; see docs/fac-api.md)
   Concatenated password+code mode rejects the plain password; push 401 has
   an empty body; push 404/500/503 texts; a disabled user's push is 401;
   API 401 has an empty body; limit 0 means the maximum; non-JSON request
@@ -225,7 +225,7 @@ import urllib.parse
 TEXT_HTML = "text/html; charset=utf-8"  # what FAC sends, per the seeds
 APPLICATION_JSON = "application/json"
 
-# The exact 401/404 texts of /auth/ and /realmauth/ (fac-api.md).
+# The exact 401/404 texts of /auth/ and /realmauth/ (docs/fac-api.md).
 MSG_AUTH_FAILED = "User authentication failed"
 MSG_DISABLED = "Account is disabled"
 MSG_NO_TOKEN = "No token configured"
@@ -255,7 +255,7 @@ TOKEN_STATUSES = ("new", "available", "pending", "assigned")
 TOKENS_DEFAULT_LIMIT = 20
 TOKENS_MAX_LIMIT = 1000
 TOKENS_PATH = "/api/v1/fortitokens/"
-DEFAULT_TOKEN_LIFETIME = 3600   # FTC bearer tokens: "one hour" (fac-api.md)
+DEFAULT_TOKEN_LIFETIME = 3600   # FTC bearer tokens: "one hour" (docs/fac-api.md)
 MAX_TOKEN_LIFETIME = 10 ** 7
 MODES = ("fac", "ftc")
 
@@ -829,7 +829,7 @@ class Simulator:
         return None
 
     def _check_concatenated(self, user, password):
-        # Inferred from fac-api.md ("password and code may also be sent
+        # Inferred from docs/fac-api.md ("password and code may also be sent
         # concatenated in `password` with an empty `token_code`"): in this
         # mode the code is required, so the plain password alone fails. The
         # code is the last `digits` characters; no token means nothing to split.
@@ -1075,7 +1075,7 @@ def delay_and_fault(sim, req):
 
 
 class FacApi:
-    """The FortiAuthenticator endpoints (fac-api.md), on top of a Simulator."""
+    """The FortiAuthenticator endpoints (docs/fac-api.md), on top of a Simulator."""
 
     def __init__(self, sim):
         self.sim = sim
@@ -1133,7 +1133,7 @@ class FacApi:
 
     def auth(self, req):
         username, password, token_code = self._credentials(json_object(req.body))
-        user = self.sim.find_local_user(username)  # only local users (fac-api.md)
+        user = self.sim.find_local_user(username)  # only local users (docs/fac-api.md)
         if user is None:
             return text_reply(404, MSG_NO_USER)
         failure = self.sim.verify(user, password, token_code)

@@ -3,7 +3,7 @@
 Not a program of its own: `fac_sim.py --mode ftc` serves FtcApi below with
 fac_sim's HTTP layer, users file, request log and control API. The endpoints
 and every inferred point are listed in `fac_sim.py --help` (FTC MODE,
-INFERRED) and in README.md; the facts come from fac-api.md (FTC part) and
+INFERRED) and in README.md; the facts come from docs/fac-api.md (FTC part) and
 FTC's GET /auth documentation (seed 003).
 
 What FTC's documents state: POST /api/v1/login -> 201 {"access_token",
@@ -214,7 +214,7 @@ class FtcState:
 # The API.
 
 class FtcApi:
-    """FortiToken Cloud's endpoints (fac-api.md, FTC part), on top of a Simulator."""
+    """FortiToken Cloud's endpoints (docs/fac-api.md, FTC part), on top of a Simulator."""
 
     def __init__(self, sim):
         self.sim = sim

@@ -12,12 +12,12 @@
 #include <utility>
 #include <vector>
 
-#include "backend.h"
-#include "cancel.h"
-#include "conversation.h"
-#include "http.h"
-#include "logger.h"
-#include "login.h"
+#include "core/backend.h"
+#include "core/cancel.h"
+#include "core/conversation.h"
+#include "core/http.h"
+#include "core/logger.h"
+#include "core/login.h"
 
 namespace pamfac::testing {
 

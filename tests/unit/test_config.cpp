@@ -1,5 +1,5 @@
-// Unit tests of common/config.h: the config file of interface.md §2-3, the
-// module arguments of §4, and the file security rules, through
+// Unit tests of common/config/config.h: the config file of pam_fac.conf(5), the
+// module arguments of pam_fac(8), OPTIONS, and the file security rules, through
 // load_config() and read_protected_file(). Files live in a mkdtemp()
 // directory under /tmp that the group teardown removes.
 #include <fcntl.h>
@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "config.h"
-#include "text.h"
+#include "config/config.h"
+#include "core/text.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 
@@ -161,7 +161,7 @@ std::string base_with(const std::string& lines) {
 }
 
 // ============================================================================
-// Keys (interface.md §3)
+// Keys (pam_fac.conf(5))
 // ============================================================================
 
 void minimal_file_gives_defaults(void** /*state*/) {
@@ -602,7 +602,7 @@ void booleans_other_words_refused(void** /*state*/) {
 }
 
 // ============================================================================
-// Syntax (interface.md §2)
+// Syntax (pam_fac.conf(5))
 // ============================================================================
 
 void comments_and_blank_lines(void** /*state*/) {
@@ -807,7 +807,7 @@ void required_keys_from_arguments(void** /*state*/) {
 }
 
 // ============================================================================
-// Module arguments (interface.md §4)
+// Module arguments (pam_fac(8), OPTIONS)
 // ============================================================================
 
 void conf_argument_selects_file(void** /*state*/) {
@@ -942,7 +942,7 @@ void argument_error_with_good_file(void** /*state*/) {
 }
 
 // ============================================================================
-// File security (interface.md §2)
+// File security (pam_fac.conf(5))
 // ============================================================================
 
 void mode_0600_accepted(void** /*state*/) {

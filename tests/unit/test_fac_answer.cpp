@@ -1,10 +1,10 @@
-// Unit tests of common/fac_answer.h: how every answer of fac-api.md and
+// Unit tests of common/fac/fac_answer.h: how every answer of docs/fac-api.md and
 // every network failure maps to a Verdict, and when failover is allowed
-// (interface.md §6).
+// (pam_fac(8), RETURN VALUES).
 #include <cstring>
 #include <string>
 
-#include "fac_answer.h"
+#include "fac/fac_answer.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "fac_client.h"
+#include "fac/fac_client.h"
 #include "fakes.h"
 
 using namespace pamfac;

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "auth/flow.h"
 #include "fakes.h"
-#include "flow.h"
 
 using namespace pamfac;
 using namespace pamfac::testing;

@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "cancel.h"
+#include "core/cancel.h"
 #include "fakes.h"
-#include "ftc_client.h"
-#include "state_dir.h"
+#include "ftc/ftc_client.h"
+#include "state/state_dir.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 

@@ -1,4 +1,4 @@
-// Unit tests of common/json_body.h: request bodies written by
+// Unit tests of common/http/json_body.h: request bodies written by
 // JsonObjectBuilder parse back (with RapidJSON) to exactly the bytes put in,
 // invalid UTF-8 is refused, and first_json_string reads FAC's wrappers.
 #include <rapidjson/document.h>
@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "json_body.h"
-#include "secret.h"
+#include "core/secret.h"
+#include "http/json_body.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 

@@ -1,10 +1,10 @@
-// Unit tests of common/outcome.h: the one summary line each authentication
-// leaves in the log (interface.md §6) and its level.
+// Unit tests of common/core/outcome.h: the one summary line each authentication
+// leaves in the log (pam_fac(8), RETURN VALUES) and its level.
 #include <cstring>
 #include <string>
 
+#include "core/outcome.h"
 #include "fakes.h"
-#include "outcome.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 

@@ -8,12 +8,12 @@
 #include <map>
 #include <string>
 
-#include "authenticator.h"
+#include "auth/authenticator.h"
+#include "auth/grace.h"
+#include "auth/policy.h"
+#include "auth/username_map.h"
+#include "core/network.h"
 #include "fakes.h"
-#include "grace.h"
-#include "network.h"
-#include "policy.h"
-#include "username_map.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 

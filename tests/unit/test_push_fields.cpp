@@ -1,12 +1,12 @@
-// Unit tests of common/push_fields.h: the fields of a /pushauth/ request
-// (interface.md §5) built from the login.
+// Unit tests of common/auth/push_fields.h: the fields of a /pushauth/ request
+// (pam_fac(8), THE CONVERSATION) built from the login.
 #include <cstdlib>
 #include <ctime>
 #include <string>
 
-#include "config.h"
+#include "auth/push_fields.h"
+#include "config/config.h"
 #include "fakes.h"
-#include "push_fields.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 

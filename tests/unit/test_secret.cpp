@@ -1,4 +1,4 @@
-// Unit tests of common/secret.h: Secret's value semantics (assign, append,
+// Unit tests of common/core/secret.h: Secret's value semantics (assign, append,
 // clear, move leaves the source empty), wipe_memory, and that buffers a
 // Secret gives back are wiped before they are freed.
 #include <malloc.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "secret.h"
+#include "core/secret.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 

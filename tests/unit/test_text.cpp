@@ -1,10 +1,10 @@
-// Unit tests of common/text.h: trimming, case folding, control characters,
+// Unit tests of common/core/text.h: trimming, case folding, control characters,
 // UTF-8 validation and the three ways text is made safe (printable for
 // errors, display_safe for the user, log_value for log fields).
 #include <string>
 #include <string_view>
 
-#include "text.h"
+#include "core/text.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 

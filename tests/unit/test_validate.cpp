@@ -1,9 +1,9 @@
-// Unit tests of common/validate.h: the input checks of interface.md §5 made
+// Unit tests of common/core/validate.h: the input checks of pam_fac(8), THE CONVERSATION made
 // before anything is sent to FAC.
 #include <string>
 #include <string_view>
 
-#include "validate.h"
+#include "core/validate.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
 
@@ -60,7 +60,7 @@ void username_control_chars_refused(void** /*state*/) {
 
 void username_c1_controls_refused(void** /*state*/) {
     // U+009B (CSI) and U+0085 (NEL) are control characters (Unicode
-    // category Cc), which interface.md §5 refuses in usernames.
+    // category Cc), which pam_fac(8), THE CONVERSATION refuses in usernames.
     assert_false(
         is_valid_username("alice\xC2\x9B"
                           "31m"));

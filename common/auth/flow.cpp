@@ -1,0 +1,429 @@
+#include "auth/flow.h"
+
+#include <system_error>
+#include <utility>
+
+#include "auth/push_fields.h"
+#include "auth/username_map.h"
+#include "core/validate.h"
+
+namespace pamfac {
+namespace {
+
+namespace msg {
+constexpr const char* kBadCodeFormat = "A FortiToken code is 6 to 8 digits.";
+constexpr const char* kBadAppendedAnswer = "Enter your password followed by your FortiToken code.";
+constexpr const char* kWrongCode = "Incorrect code.";
+constexpr const char* kWrongPasswordOrCode = "Incorrect password or code.";
+constexpr const char* kWrongPassword = "Incorrect password.";
+constexpr const char* kDisabled = "Your account is disabled. Contact your administrator.";
+constexpr const char* kNoToken = "No FortiToken is assigned to your account. Contact your administrator.";
+constexpr const char* kOutOfSync = "Your FortiToken is out of sync. Ask your administrator to resynchronise it.";
+constexpr const char* kPushRejected = "The push was rejected.";
+constexpr const char* kPushTimedOut = "The push was not approved in time.";
+constexpr const char* kPushNotSent = "The push could not be sent.";
+constexpr const char* kPushNotSentUseCode = "The push could not be sent. Enter a code instead.";
+constexpr const char* kPushUnavailable = "Push is not set up for your account.";
+constexpr const char* kPushUnavailableUseCode = "Push is not set up for your account. Enter a code instead.";
+constexpr const char* kUnavailable = "The authentication server cannot be reached. Try again later.";
+constexpr const char* kPasswordTooLong = "That password is too long.";
+constexpr const char* kPasswordChange = "FortiAuthenticator requires you to change your password.";
+constexpr const char* kFailed = "Authentication failed.";
+constexpr const char* kAutopushSent =
+    "A push was sent to FortiToken Mobile: approve it and press Enter, or type a code.";
+}  // namespace msg
+
+bool accepted(Verdict v) {
+    return v == Verdict::Accepted || v == Verdict::AcceptedPasswordChange;
+}
+
+std::string seconds_text(long ms) {
+    const long seconds = (ms + 999) / 1000;
+    return std::to_string(seconds) + (seconds == 1 ? " second" : " seconds");
+}
+
+}  // namespace
+
+Flow::Flow(const Config& config, const LoginContext& login, Conversation& conversation, Backend& backend,
+           Logger& logger, WallClock wall_clock)
+    : config_(config),
+      login_(login),
+      conversation_(conversation),
+      backend_(backend),
+      logger_(logger),
+      wall_clock_(std::move(wall_clock)) {}
+
+Outcome Flow::run() {
+    const auto start = std::chrono::steady_clock::now();
+    const Stop stop = [this]() -> Stop {
+        fac_user_ = map_username(login_.user, config_.map_strip_domain, config_.map_lowercase);
+        if (!is_valid_username(login_.user) || !is_valid_username(fac_user_)) {
+            const Status s = config_.unknown_user == UnknownUserPolicy::Ignore ? Status::Ignore : Status::UserUnknown;
+            return Stop{s,
+                        "invalid username (empty, over 253 bytes, not UTF-8, or control characters); "
+                        "FAC not contacted"};
+        }
+        if (!config_.tls_verify) {
+            logger_.warning(
+                "tls_verify = no: FAC's certificate is not checked, so anyone on the network path "
+                "can impersonate it; set tls_verify = yes and ca_file");
+        }
+        if (config_.otp_append) {
+            return run_otp_append();
+        }
+        if (config_.password) {
+            if (auto password_stop = obtain_password(prompts::kPassword)) {
+                return *password_stop;
+            }
+        }
+        switch (config_.second_factor) {
+        case SecondFactor::None:
+            return run_password_only();
+        case SecondFactor::Push:
+            return run_push_only();
+        case SecondFactor::Code:
+        case SecondFactor::CodeOrPush:
+            break;
+        }
+        return run_code_loop();
+    }();
+    Outcome outcome;
+    outcome.status = stop.status;
+    outcome.reason = stop.reason;
+    outcome.degraded = stop.degraded;
+    outcome.method = method_;
+    outcome.server = server_;
+    if (fac_user_ != login_.user) {
+        outcome.fac_user = fac_user_;
+    }
+    outcome.elapsed_ms = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+    return outcome;
+}
+
+std::optional<Flow::Stop> Flow::obtain_password(const char* prompt) {
+    const bool have_authtok = login_.authtok != nullptr && login_.authtok[0] != '\0';
+    if (config_.authtok_source == AuthtokSource::UseFirstPass && !have_authtok) {
+        return Stop{Status::AuthErr, "use_first_pass is set but no earlier module left a password (PAM_AUTHTOK)"};
+    }
+    if (config_.authtok_source != AuthtokSource::Prompt && have_authtok) {
+        password_.assign(login_.authtok);
+        if (password_.size() > kMaxPasswordBytes) {
+            return Stop{Status::AuthErr, "password from PAM_AUTHTOK longer than 512 bytes; not sent"};
+        }
+        have_password_ = true;
+        return std::nullopt;
+    }
+    if (!conversation_.ask(prompt, false, password_)) {
+        return Stop{Status::ConvErr, "conversation failed while asking for the password"};
+    }
+    prompted_password_ = true;
+    if (password_.size() > kMaxPasswordBytes) {
+        conversation_.error(msg::kPasswordTooLong);
+        return Stop{Status::AuthErr, "password longer than 512 bytes; not sent"};
+    }
+    have_password_ = true;
+    return std::nullopt;
+}
+
+void Flow::note_server(const BackendResult& result) {
+    if (!result.server.empty()) {
+        server_ = result.server;
+    }
+}
+
+Flow::Stop Flow::run_otp_append() {
+    method_ = "otp_append";
+    const bool have_authtok = login_.authtok != nullptr && login_.authtok[0] != '\0';
+    if (config_.authtok_source == AuthtokSource::UseFirstPass && !have_authtok) {
+        return Stop{Status::AuthErr, "use_first_pass is set but no earlier module left a password (PAM_AUTHTOK)"};
+    }
+    std::string last_problem;
+    for (int attempt = 1; attempt <= config_.tries; ++attempt) {
+        Secret answer;
+        if (attempt == 1 && config_.authtok_source != AuthtokSource::Prompt && have_authtok) {
+            answer.assign(login_.authtok);
+        } else if (config_.authtok_source == AuthtokSource::UseFirstPass) {
+            break;  // the earlier module's answer was the only one allowed
+        } else if (!conversation_.ask(prompts::kPasswordAndCode, false, answer)) {
+            return Stop{Status::ConvErr, "conversation failed while asking for the password and code"};
+        }
+        if (!ends_with_code(answer.view())) {
+            conversation_.error(msg::kBadAppendedAnswer);
+            last_problem = "answer does not end with a 6 to 8 digit code; not sent";
+            continue;
+        }
+        if (repeats_rejected(answer)) {
+            conversation_.error(msg::kWrongPasswordOrCode);
+            last_problem = "the rejected answer was given again; not sent twice";
+            continue;
+        }
+        const BackendResult result = backend_.check(CodeCheck{&fac_user_, &answer, nullptr, true});
+        note_server(result);
+        if (result.verdict == Verdict::WrongCredentials) {
+            conversation_.error(msg::kWrongPasswordOrCode);
+            last_problem = "wrong password or code";
+            last_rejected_.assign(answer.view());
+            continue;
+        }
+        return from_verdict(result);
+    }
+    return wrong_credentials_exhausted(last_problem);
+}
+
+Flow::Stop Flow::run_password_only() {
+    method_ = "password";
+    const BackendResult result = backend_.check(CodeCheck{&fac_user_, &password_, nullptr, false});
+    note_server(result);
+    if (result.verdict == Verdict::WrongCredentials) {
+        conversation_.error(msg::kWrongPassword);
+        return Stop{Status::AuthErr, "wrong password"};
+    }
+    return from_verdict(result);
+}
+
+Flow::Stop Flow::run_push_only() {
+    // Without a code to fall back to, run_push always ends the flow.
+    return run_push(false).value_or(Stop{Status::AuthErr, "push not available"});
+}
+
+Flow::Stop Flow::run_code_loop() {
+    bool push_offered = config_.second_factor == SecondFactor::CodeOrPush;
+    std::unique_ptr<BackgroundPush> autopush;
+    if (push_offered && config_.autopush) {
+        if (auto stop = start_autopush(autopush)) {
+            return *stop;
+        }
+    }
+    std::string last_problem;
+    int attempt = 0;
+    while (attempt < config_.tries) {
+        Secret answer;
+        const char* prompt = push_offered ? prompts::kCodeOrPush : prompts::kCode;
+        if (!conversation_.ask(prompt, config_.echo_code, answer)) {
+            return Stop{Status::ConvErr, "conversation failed while asking for the code"};
+        }
+        if (autopush) {
+            // Whichever finished first decides: a push answered while the
+            // user was at the prompt wins over what they typed.
+            std::optional<BackendResult> done = autopush->result_if_done();
+            if (!done && answer.empty()) {
+                done = autopush->wait();
+            }
+            if (done) {
+                autopush.reset();
+                push_offered = false;
+                if (auto stop = settle_autopush(*done, answer.empty())) {
+                    return *stop;
+                }
+                if (answer.empty()) {
+                    continue;  // the push could not be used: ask for a code, no try spent
+                }
+            }
+        }
+        if (answer.empty() && push_offered) {
+            if (auto stop = run_push(true)) {
+                return *stop;
+            }
+            push_offered = false;  // a push that could not be sent costs the user no try
+            continue;
+        }
+        ++attempt;
+        if (!is_valid_code(answer.view())) {
+            conversation_.error(msg::kBadCodeFormat);
+            last_problem = "code is not 6 to 8 digits; not sent";
+            continue;
+        }
+        if (repeats_rejected(answer)) {
+            conversation_.error(have_password_ ? msg::kWrongPasswordOrCode : msg::kWrongCode);
+            last_problem = "the rejected code was given again; not sent twice";
+            continue;
+        }
+        method_ = have_password_ ? "password+code" : "code";
+        const BackendResult result =
+            backend_.check(CodeCheck{&fac_user_, have_password_ ? &password_ : nullptr, &answer, false});
+        note_server(result);
+        if (result.verdict == Verdict::WrongCredentials) {
+            conversation_.error(have_password_ ? msg::kWrongPasswordOrCode : msg::kWrongCode);
+            last_problem = have_password_ ? "wrong password or code" : "wrong code";
+            last_rejected_.assign(answer.view());
+            continue;  // an autopush still in flight may yet be approved
+        }
+        return from_verdict(result);  // ends the flow; an autopush in flight is abandoned
+    }
+    return wrong_credentials_exhausted(last_problem);
+}
+
+std::optional<Flow::Stop> Flow::start_autopush(std::unique_ptr<BackgroundPush>& push) {
+    bool password_change = false;
+    if (auto stop = check_password_before_push(password_change)) {
+        return stop;
+    }
+    // Sent before the prompt: sshd shows info text together with the next
+    // prompt, so the user reads this while the push is on its way.
+    conversation_.info(std::string(msg::kAutopushSent) + " You have " + seconds_text(config_.push_timeout_ms) + ".");
+    try {
+        push = std::make_unique<BackgroundPush>(backend_, push_fields());
+    } catch (const std::system_error& e) {
+        logger_.warning(std::string("autopush: no thread for the push (") + e.what() +
+                        "); pressing Enter sends one instead");
+    }
+    return std::nullopt;
+}
+
+std::optional<Flow::Stop> Flow::settle_autopush(const BackendResult& result, bool user_pressed_enter) {
+    note_server(result);
+    switch (result.verdict) {
+    case Verdict::Accepted:
+        method_ = have_password_ ? "password+push" : "push";
+        return Stop{Status::Success, ""};
+    case Verdict::PushRejected:
+        method_ = have_password_ ? "password+push" : "push";
+        return from_verdict(result);
+    case Verdict::PushTimedOut:
+        if (user_pressed_enter) {
+            method_ = have_password_ ? "password+push" : "push";
+            return from_verdict(result);
+        }
+        return std::nullopt;
+    case Verdict::PushNotSent:
+    case Verdict::PushUnavailable:
+        if (user_pressed_enter) {
+            conversation_.error(result.verdict == Verdict::PushNotSent ? msg::kPushNotSentUseCode
+                                                                       : msg::kPushUnavailableUseCode);
+        }
+        logger_.debug("autopush could not be used: " + result.detail);
+        return std::nullopt;
+    case Verdict::PushAbandoned:
+        return std::nullopt;
+    default:
+        method_ = have_password_ ? "password+push" : "push";
+        return from_verdict(result);
+    }
+}
+
+std::optional<Flow::Stop> Flow::check_password_before_push(bool& password_change) {
+    if (!have_password_) {
+        return std::nullopt;
+    }
+    // /pushauth/ takes no password: check it on its own first.
+    const BackendResult result = backend_.check(CodeCheck{&fac_user_, &password_, nullptr, false});
+    note_server(result);
+    if (result.verdict == Verdict::WrongCredentials) {
+        method_ = "password";
+        conversation_.error(msg::kWrongPassword);
+        return Stop{Status::AuthErr, "wrong password"};
+    }
+    if (!accepted(result.verdict)) {
+        method_ = "password";
+        return from_verdict(result);
+    }
+    password_change = result.verdict == Verdict::AcceptedPasswordChange;
+    return std::nullopt;
+}
+
+PushFields Flow::push_fields() const {
+    const std::time_t now = wall_clock_ ? wall_clock_() : std::time(nullptr);
+    return make_push_fields(login_, fac_user_, config_.push_message, config_.user_agent, now);
+}
+
+std::optional<Flow::Stop> Flow::run_push(bool code_fallback_allowed) {
+    method_ = have_password_ ? "password+push" : "push";
+    bool password_change = false;
+    if (auto stop = check_password_before_push(password_change)) {
+        return stop;
+    }
+    conversation_.info("Sending a push to FortiToken Mobile: approve it within " +
+                       seconds_text(config_.push_timeout_ms) + ".");
+    const BackendResult result = backend_.push(push_fields(), nullptr);
+    note_server(result);
+    switch (result.verdict) {
+    case Verdict::Accepted:
+        if (password_change) {
+            conversation_.info(msg::kPasswordChange);
+        }
+        return Stop{Status::Success, ""};
+    case Verdict::PushNotSent:
+    case Verdict::PushUnavailable:
+        if (code_fallback_allowed) {
+            const bool not_sent = result.verdict == Verdict::PushNotSent;
+            conversation_.error(not_sent ? msg::kPushNotSentUseCode : msg::kPushUnavailableUseCode);
+            logger_.debug("push fell back to a code: " + result.detail);
+            return std::nullopt;
+        }
+        break;
+    default:
+        break;
+    }
+    return from_verdict(result);
+}
+
+bool Flow::repeats_rejected(const Secret& answer) const {
+    return !last_rejected_.empty() && answer.view() == last_rejected_.view();
+}
+
+Flow::Stop Flow::wrong_credentials_exhausted(const std::string& what) {
+    const std::string tries = std::to_string(config_.tries);
+    return Stop{Status::AuthErr, what + " (" + tries + " of " + tries + " tries used)"};
+}
+
+Flow::Stop Flow::from_verdict(const BackendResult& result) {
+    const std::string& detail = result.detail;
+    switch (result.verdict) {
+    case Verdict::Accepted:
+        return Stop{Status::Success, ""};
+    case Verdict::AcceptedPasswordChange:
+        conversation_.info(msg::kPasswordChange);
+        return Stop{Status::Success, detail};
+    case Verdict::WrongCredentials:
+        conversation_.error(msg::kWrongPassword);
+        return Stop{Status::AuthErr, "wrong password"};
+    case Verdict::AccountDisabled:
+        conversation_.error(msg::kDisabled);
+        return Stop{Status::AuthErr, detail};
+    case Verdict::NoToken:
+        conversation_.error(msg::kNoToken);
+        return Stop{Status::AuthErr, detail};
+    case Verdict::TokenOutOfSync:
+        conversation_.error(msg::kOutOfSync);
+        return Stop{Status::AuthErr, detail};
+    case Verdict::UnknownUser:
+        if (config_.unknown_user == UnknownUserPolicy::Ignore) {
+            return Stop{Status::Ignore, detail + "; unknown_user = ignore lets the other modules decide"};
+        }
+        return Stop{Status::UserUnknown, detail};
+    case Verdict::PushRejected:
+        conversation_.error(msg::kPushRejected);
+        return Stop{Status::AuthErr, detail};
+    case Verdict::PushTimedOut:
+        conversation_.error(msg::kPushTimedOut);
+        return Stop{Status::AuthErr, detail};
+    case Verdict::PushNotSent:
+        conversation_.error(msg::kPushNotSent);
+        return Stop{Status::AuthinfoUnavail, detail};
+    case Verdict::PushUnavailable:
+        conversation_.error(msg::kPushUnavailable);
+        return Stop{Status::AuthErr, detail};
+    case Verdict::PushAbandoned:
+        return Stop{Status::AuthErr, detail};
+    case Verdict::Unreachable:
+        if (config_.failmode == FailMode::Safe) {
+            return Stop{Status::Ignore, detail + "; failmode = safe lets the login go on without FortiAuthenticator",
+                        true};
+        }
+        conversation_.error(msg::kUnavailable);
+        return Stop{Status::AuthinfoUnavail, detail};
+    case Verdict::TlsFailure:
+    case Verdict::ApiCredentialsRejected:
+        conversation_.error(msg::kUnavailable);
+        return Stop{
+            Status::AuthinfoUnavail,
+            detail + (config_.failmode == FailMode::Safe ? "; failmode = safe does not apply to this failure" : "")};
+    case Verdict::BadRequest:
+        conversation_.error(msg::kFailed);
+        return Stop{Status::AuthErr, detail};
+    }
+    return Stop{Status::AuthErr, "unexpected verdict"};
+}
+
+}  // namespace pamfac

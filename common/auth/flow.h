@@ -1,0 +1,85 @@
+// One authentication as a state machine over a Conversation and a Backend:
+// prompts and their order, tries, input checks, push, and the mapping of
+// every verdict to a Status and user message (pam_fac(8): THE CONVERSATION, RETURN VALUES). Knows
+// nothing of PAM or HTTP, so every branch is unit-tested with fakes.
+#pragma once
+
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "auth/background_push.h"
+#include "config/config.h"
+#include "core/backend.h"
+#include "core/conversation.h"
+#include "core/logger.h"
+#include "core/login.h"
+#include "core/outcome.h"
+#include "core/secret.h"
+
+namespace pamfac {
+
+namespace prompts {
+inline constexpr const char* kPassword = "Password: ";
+inline constexpr const char* kPasswordAndCode = "Password and FortiToken code: ";
+inline constexpr const char* kCode = "FortiToken code: ";
+inline constexpr const char* kCodeOrPush = "FortiToken code (press Enter for push): ";
+}  // namespace prompts
+
+class Flow {
+public:
+    using WallClock = std::function<std::time_t()>;
+
+    Flow(const Config& config, const LoginContext& login, Conversation& conversation, Backend& backend, Logger& logger,
+         WallClock wall_clock = nullptr);
+
+    Outcome run();
+
+    // The password this flow prompted for, for forward_pass; null otherwise.
+    const Secret* prompted_password() const { return prompted_password_ ? &password_ : nullptr; }
+
+private:
+    // A step's end: the Status, plus what the user and the log are told.
+    struct Stop {
+        Status status;
+        std::string reason;
+        bool degraded = false;  // failmode = safe let the login through unchecked
+    };
+
+    std::optional<Stop> obtain_password(const char* prompt);
+    std::optional<Stop> check_password_before_push(bool& password_change);
+    PushFields push_fields() const;
+    std::optional<Stop> start_autopush(std::unique_ptr<BackgroundPush>& push);
+    std::optional<Stop> settle_autopush(const BackendResult& result, bool user_pressed_enter);
+    Stop run_otp_append();
+    Stop run_password_only();
+    Stop run_push_only();
+    Stop run_code_loop();
+    std::optional<Stop> run_push(bool code_fallback_allowed);
+    Stop from_verdict(const BackendResult& result);
+    bool repeats_rejected(const Secret& answer) const;
+    Stop wrong_credentials_exhausted(const std::string& what);
+    void note_server(const BackendResult& result);
+
+    const Config& config_;
+    const LoginContext& login_;
+    Conversation& conversation_;
+    Backend& backend_;
+    Logger& logger_;
+    WallClock wall_clock_;
+
+    std::string fac_user_;  // the name FAC knows: username_map applied
+    // The last answer FAC rejected: sshd's PasswordAuthentication answers
+    // every prompt with the same text, and resending it only feeds lockout.
+    Secret last_rejected_;
+    Secret password_;
+    bool have_password_ = false;
+    bool prompted_password_ = false;
+    std::string method_;
+    std::string server_;
+};
+
+}  // namespace pamfac

@@ -1,0 +1,105 @@
+#include "auth/grace.h"
+
+#include <dirent.h>
+#include <rapidjson/document.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "http/json_body.h"
+#include "state/state_dir.h"
+
+namespace pamfac {
+namespace {
+
+constexpr const char* kPrefix = "grace-";
+
+std::string record_name(const std::string& user, const std::string& rhost, const std::string& service) {
+    // 0xFF never occurs in UTF-8, so the parts cannot run into each other.
+    return state_record_name(kPrefix, user + '\xff' + rhost + '\xff' + service);
+}
+
+// The record's expiry when it matches the key exactly, else 0.
+std::time_t matching_expiry(const std::string& text, const std::string& user, const std::string& rhost,
+                            const std::string& service) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
+    if (doc.HasParseError() || !doc.IsObject()) {
+        return 0;
+    }
+    const auto field = [&doc](const char* name) -> std::string {
+        return doc.HasMember(name) && doc[name].IsString()
+                   ? std::string(doc[name].GetString(), doc[name].GetStringLength())
+                   : std::string("\x01");  // never equal to a valid value
+    };
+    if (field("user") != user || field("rhost") != rhost || field("service") != service || !doc.HasMember("expires") ||
+        !doc["expires"].IsInt64()) {
+        return 0;
+    }
+    return static_cast<std::time_t>(doc["expires"].GetInt64());
+}
+
+}  // namespace
+
+GraceRecords::GraceRecords(std::string state_dir, uid_t euid, Logger& logger)
+    : dir_(std::move(state_dir)), euid_(euid), logger_(logger) {}
+
+long GraceRecords::seconds_left(const std::string& user, const std::string& rhost, const std::string& service,
+                                std::time_t now, long period) const {
+    if (prepare_state_dir(dir_, euid_)) {
+        return 0;  // an unsafe state_dir is not trusted for reading either
+    }
+    const auto record = read_state_file(dir_, record_name(user, rhost, service), euid_);
+    if (!record) {
+        return 0;
+    }
+    const std::time_t expires = matching_expiry(std::string(record->view()), user, rhost, service);
+    // Capped by the period in force: lowering grace_period shortens the
+    // periods already running.
+    return expires > now ? std::min(static_cast<long>(expires - now), period) : 0;
+}
+
+void GraceRecords::remember(const std::string& user, const std::string& rhost, const std::string& service,
+                            std::time_t expires_at, std::time_t now) {
+    if (auto problem = prepare_state_dir(dir_, euid_)) {
+        logger_.warning(*problem + "; grace_period cannot be recorded");
+        return;
+    }
+    if (DIR* dir = opendir(dir_.c_str())) {
+        while (const dirent* entry = readdir(dir)) {
+            if (std::strncmp(entry->d_name, kPrefix, std::strlen(kPrefix)) != 0) {
+                continue;
+            }
+            const auto record = read_state_file(dir_, entry->d_name, euid_);
+            rapidjson::Document doc;
+            if (record) {
+                doc.Parse<rapidjson::kParseIterativeFlag>(record->c_str(), record->size());
+            }
+            const bool expired = !record || doc.HasParseError() || !doc.IsObject() || !doc.HasMember("expires") ||
+                                 !doc["expires"].IsInt64() || doc["expires"].GetInt64() <= now;
+            if (expired) {
+                unlinkat(dirfd(dir), entry->d_name, 0);
+            }
+        }
+        closedir(dir);
+    }
+    Secret text;
+    JsonObjectBuilder json(text);
+    json.add("user", user);
+    json.add("rhost", rhost);
+    json.add("service", service);
+    json.add_integer("expires", static_cast<std::int64_t>(expires_at));
+    if (!json.finish()) {
+        logger_.warning("grace_period not recorded: user, rhost or service is not UTF-8");
+        return;
+    }
+    if (auto problem = replace_state_file(dir_, record_name(user, rhost, service), text.view())) {
+        logger_.warning(*problem + "; grace_period not recorded");
+    }
+}
+
+}  // namespace pamfac

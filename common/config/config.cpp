@@ -1,0 +1,685 @@
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <utility>
+
+#include "core/text.h"
+
+namespace pamfac {
+namespace {
+
+constexpr std::size_t kMaxConfigSize = std::size_t{1024} * 1024;
+constexpr std::size_t kMaxKeyFileSize = std::size_t{64} * 1024;
+
+// One key = value pair and where it came from, for error messages.
+// Values are views into the file buffer or argv, both alive during parsing.
+struct Setting {
+    std::string_view value;
+    std::string where;
+};
+
+// Values never repeated in error messages: secrets, and server lists, whose
+// own messages quote the offending URL (and never one with credentials).
+bool is_unechoed_key(std::string_view key) {
+    return key == "api_key" || key == "ftc_client_secret" || key == "server";
+}
+
+std::optional<bool> parse_bool(std::string_view v) {
+    const std::string s = ascii_lower(v);
+    if (s == "yes" || s == "true" || s == "on" || s == "1") {
+        return true;
+    }
+    if (s == "no" || s == "false" || s == "off" || s == "0") {
+        return false;
+    }
+    return std::nullopt;
+}
+
+// Seconds with optional decimals, within (0, max_seconds].
+std::optional<long> parse_duration_ms(std::string_view v, double max_seconds) {
+    double seconds = 0;
+    const char* end = v.data() + v.size();
+    auto [ptr, ec] = std::from_chars(v.data(), end, seconds, std::chars_format::fixed);
+    if (ec != std::errc() || ptr != end || !std::isfinite(seconds) || seconds <= 0 || seconds > max_seconds) {
+        return std::nullopt;
+    }
+    const long ms = std::lround(seconds * 1000.0);
+    return ms < 1 ? 1 : ms;
+}
+
+std::optional<int> parse_int(std::string_view v, int min, int max) {
+    int n = 0;
+    const char* end = v.data() + v.size();
+    auto [ptr, ec] = std::from_chars(v.data(), end, n);
+    if (ec != std::errc() || ptr != end || n < min || n > max) {
+        return std::nullopt;
+    }
+    return n;
+}
+
+std::vector<std::string_view> split_list(std::string_view v) {
+    std::vector<std::string_view> items;
+    std::size_t i = 0;
+    while (i < v.size()) {
+        while (i < v.size() && (v[i] == ',' || v[i] == ' ' || v[i] == '\t')) {
+            ++i;
+        }
+        const std::size_t start = i;
+        while (i < v.size() && v[i] != ',' && v[i] != ' ' && v[i] != '\t') {
+            ++i;
+        }
+        if (i > start) {
+            items.push_back(v.substr(start, i - start));
+        }
+    }
+    return items;
+}
+
+// https://host[:port][/prefix], nothing else: no credentials in the URL, no
+// query, no fragment, no whitespace.
+std::optional<std::string> check_server_url(std::string_view url) {
+    constexpr std::string_view scheme = "https://";
+    if (url.find('@') != std::string_view::npos) {
+        // Never echoed: the part before '@' may be a password.
+        return "a server URL must not contain credentials (user:password@); use api_user and api_key";
+    }
+    const std::string shown = printable(url);
+    if (url.size() < scheme.size() || ascii_lower(url.substr(0, scheme.size())) != scheme) {
+        return "server '" + shown + "' must start with https:// (plain HTTP would expose the API key)";
+    }
+    for (char c : url) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '?' || c == '#' || c == '\\') {
+            return "server '" + shown + "' contains a character not allowed in a server URL";
+        }
+    }
+    const std::string_view rest = url.substr(scheme.size());
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view host = authority;
+    std::string_view port;
+    bool has_port = false;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return "server '" + shown + "' has an unterminated IPv6 address";
+        }
+        host = authority.substr(1, close - 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') {
+                return "server '" + shown + "' is not https://host[:port][/prefix]";
+            }
+            port = after.substr(1);
+            has_port = true;
+        }
+    } else if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+        has_port = true;
+    }
+    if (host.empty()) {
+        return "server '" + shown + "' has no host name";
+    }
+    if (has_port && !parse_int(port, 1, 65535)) {
+        return "server '" + shown + "' has an invalid port";
+    }
+    return std::nullopt;
+}
+
+std::string strip_trailing_slashes(std::string_view url) {
+    while (!url.empty() && url.back() == '/') {
+        url.remove_suffix(1);
+    }
+    return std::string(url);
+}
+
+using Handler = std::function<std::optional<std::string>(std::string_view, Config&)>;
+
+template <class Enum>
+Handler enum_handler(Enum Config::*field, std::vector<std::pair<const char*, Enum>> choices) {
+    return [field, choices = std::move(choices)](std::string_view v, Config& c) -> std::optional<std::string> {
+        const std::string lower = ascii_lower(v);
+        std::string names;
+        for (const auto& [name, value] : choices) {
+            if (lower == name) {
+                c.*field = value;
+                return std::nullopt;
+            }
+            names += names.empty() ? name : std::string(", ") + name;
+        }
+        return "must be one of: " + names;
+    };
+}
+
+Handler bool_handler(bool Config::*field) {
+    return [field](std::string_view v, Config& c) -> std::optional<std::string> {
+        const auto b = parse_bool(v);
+        if (!b) {
+            return "must be yes or no (also true/false, on/off, 1/0)";
+        }
+        c.*field = *b;
+        return std::nullopt;
+    };
+}
+
+Handler duration_handler(long Config::*field, double max_seconds) {
+    return [field, max_seconds](std::string_view v, Config& c) -> std::optional<std::string> {
+        const auto ms = parse_duration_ms(v, max_seconds);
+        if (!ms) {
+            char buf[96];
+            (void)std::snprintf(buf, sizeof buf, "must be a number of seconds greater than 0 and at most %g",
+                                max_seconds);
+            return std::string(buf);
+        }
+        c.*field = *ms;
+        return std::nullopt;
+    };
+}
+
+Handler string_handler(std::string Config::*field, bool allow_empty) {
+    return [field, allow_empty](std::string_view v, Config& c) -> std::optional<std::string> {
+        if (v.empty() && !allow_empty) {
+            return std::string("must not be empty");
+        }
+        if (has_control_chars(v)) {
+            return std::string("must not contain control characters");
+        }
+        c.*field = std::string(v);
+        return std::nullopt;
+    };
+}
+
+// 0 (off) to a day, whole seconds: grace_period, server_retry_after.
+Handler whole_seconds_handler(long Config::*field) {
+    return [field](std::string_view v, Config& c) -> std::optional<std::string> {
+        const auto seconds = parse_int(v, 0, 86400);
+        if (!seconds) {
+            return std::string("must be whole seconds from 0 (off) to 86400");
+        }
+        c.*field = *seconds;
+        return std::nullopt;
+    };
+}
+
+Handler secret_handler(Secret Config::*field) {
+    return [field](std::string_view v, Config& c) -> std::optional<std::string> {
+        if (v.empty() || has_control_chars(v)) {
+            return std::string("must be a non-empty secret without control characters");
+        }
+        (c.*field).assign(v);
+        return std::nullopt;
+    };
+}
+
+using HandlerTable = std::map<std::string, Handler, std::less<>>;
+
+HandlerTable make_handlers() {
+    HandlerTable table = {
+        {"server",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             const auto urls = split_list(v);
+             if (urls.empty()) {
+                 return std::string("needs at least one https:// URL");
+             }
+             std::vector<std::string> servers;
+             for (std::string_view url : urls) {
+                 if (auto problem = check_server_url(url)) {
+                     return problem;
+                 }
+                 servers.push_back(strip_trailing_slashes(url));
+             }
+             c.servers = std::move(servers);
+             return std::nullopt;
+         }},
+        {"api_user", string_handler(&Config::api_user, false)},
+        {"api_key", secret_handler(&Config::api_key)},
+        {"realm", string_handler(&Config::realm, true)},
+        {"password", bool_handler(&Config::password)},
+        {"second_factor",
+         enum_handler<SecondFactor>(&Config::second_factor, {{"code", SecondFactor::Code},
+                                                             {"push", SecondFactor::Push},
+                                                             {"code_or_push", SecondFactor::CodeOrPush},
+                                                             {"none", SecondFactor::None}})},
+        {"otp_append", bool_handler(&Config::otp_append)},
+        {"tries",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             const auto n = parse_int(v, 1, 10);
+             if (!n) {
+                 return std::string("must be a whole number from 1 to 10");
+             }
+             c.tries = *n;
+             return std::nullopt;
+         }},
+        {"echo_code", bool_handler(&Config::echo_code)},
+        {"connect_timeout", duration_handler(&Config::connect_timeout_ms, 60)},
+        {"timeout", duration_handler(&Config::timeout_ms, 300)},
+        {"push_timeout", duration_handler(&Config::push_timeout_ms, 600)},
+        {"push_message", string_handler(&Config::push_message, true)},
+        {"failmode",
+         enum_handler<FailMode>(&Config::failmode, {{"secure", FailMode::Secure}, {"safe", FailMode::Safe}})},
+        {"unknown_user",
+         enum_handler<UnknownUserPolicy>(&Config::unknown_user,
+                                         {{"deny", UnknownUserPolicy::Deny}, {"ignore", UnknownUserPolicy::Ignore}})},
+        {"ca_file", string_handler(&Config::ca_file, false)},
+        {"ca_path", string_handler(&Config::ca_path, false)},
+        {"pinned_pubkey",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             std::size_t start = 0;
+             while (start <= v.size()) {
+                 const std::size_t end = std::min(v.find(';', start), v.size());
+                 const std::string_view pin = v.substr(start, end - start);
+                 if (pin.size() <= 8 || pin.substr(0, 8) != "sha256//") {
+                     return std::string("must be sha256//<base64>[;sha256//<base64>...]");
+                 }
+                 start = end + 1;
+             }
+             c.pinned_pubkey = std::string(v);
+             return std::nullopt;
+         }},
+        {"tls_verify", bool_handler(&Config::tls_verify)},
+        {"http_proxy", string_handler(&Config::http_proxy, false)},
+        {"user_agent", string_handler(&Config::user_agent, false)},
+        {"debug", bool_handler(&Config::debug)},
+        {"autopush", bool_handler(&Config::autopush)},
+        {"backend",
+         enum_handler<BackendKind>(&Config::backend, {{"fac", BackendKind::Fac}, {"ftc", BackendKind::Ftc}})},
+        {"ftc_client_id", string_handler(&Config::ftc_client_id, false)},
+        {"ftc_client_secret", secret_handler(&Config::ftc_client_secret)},
+        {"vdom", string_handler(&Config::vdom, false)},
+        {"ftc_sn", string_handler(&Config::ftc_sn, false)},
+        {"poll_interval", duration_handler(&Config::poll_interval_ms, 30)},
+        {"groups",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             std::vector<std::string> required;
+             std::vector<std::string> exempt;
+             for (std::string_view item : split_list(v)) {
+                 const bool exempting = item.front() == '!';
+                 const std::string_view name = exempting ? item.substr(1) : item;
+                 if (name.empty() || has_control_chars(name) || name.find(':') != std::string_view::npos) {
+                     return "'" + printable(item) + "' is not a group name";
+                 }
+                 (exempting ? exempt : required).emplace_back(name);
+             }
+             c.groups = std::move(required);
+             c.exempt_groups = std::move(exempt);
+             return std::nullopt;
+         }},
+        {"trusted_networks",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             std::vector<Network> networks;
+             for (std::string_view item : split_list(v)) {
+                 const auto network = parse_network(item);
+                 if (!network) {
+                     return "'" + printable(item) + "' is not an IPv4 or IPv6 network (address[/prefix])";
+                 }
+                 networks.push_back(*network);
+             }
+             c.trusted_networks = std::move(networks);
+             return std::nullopt;
+         }},
+        {"username_map",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             bool strip = false;
+             bool lower = false;
+             for (std::string_view item : split_list(v)) {
+                 const std::string name = ascii_lower(item);
+                 if (name == "strip_domain") {
+                     strip = true;
+                 } else if (name == "lowercase") {
+                     lower = true;
+                 } else if (name != "none") {
+                     return std::string("must be none, strip_domain, lowercase, or both");
+                 }
+             }
+             c.map_strip_domain = strip;
+             c.map_lowercase = lower;
+             return std::nullopt;
+         }},
+        {"grace_period", whole_seconds_handler(&Config::grace_period_s)},
+        {"server_retry_after", whole_seconds_handler(&Config::server_retry_after_s)},
+        {"state_dir",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             if (v.empty() || v.front() != '/' || has_control_chars(v)) {
+                 return std::string("must be an absolute path");
+             }
+             c.state_dir = std::string(v);
+             return std::nullopt;
+         }},
+    };
+    return table;
+}
+
+const HandlerTable& handlers() {
+    // Never destroyed: the module stays loaded until the process exits, and
+    // a host thread may still be reading a config file while another thread
+    // calls exit(), which would run the table's destructor under it.
+    static const auto* const table = new HandlerTable(make_handlers());
+    return *table;
+}
+
+std::optional<std::string> describe_open_error(int err) {
+    switch (err) {
+    case ELOOP:
+        return std::string("is a symbolic link; point to the real file");
+    case ENOENT:
+        return std::string("does not exist");
+    case EACCES:
+        return std::string("cannot be read (permission denied)");
+    default:
+        return std::string("cannot be opened: ") + std::strerror(err);
+    }
+}
+
+std::string octal_mode(mode_t mode) {
+    char buf[8];
+    (void)std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+// Splits the file into settings; fills `file` keyed by name.
+std::optional<ConfigError> parse_lines(const std::string& path, std::string_view text,
+                                       std::map<std::string, Setting, std::less<>>& file) {
+    if (text.find('\0') != std::string_view::npos) {
+        return ConfigError{path + ": contains NUL bytes; it is not a text config file"};
+    }
+    std::map<std::string, std::size_t, std::less<>> first_line;
+    std::size_t line_no = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        ++line_no;
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string_view::npos) {
+            eol = text.size();
+        }
+        std::string_view line = text.substr(pos, eol - pos);
+        pos = eol + 1;
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        line = trim(line);
+        if (line.empty() || line.front() == '#' || line.front() == ';') {
+            continue;
+        }
+        const std::string where = path + ":" + std::to_string(line_no);
+        const std::size_t eq = line.find('=');
+        if (eq == std::string_view::npos) {
+            return ConfigError{where + ": expected 'key = value', found no '='"};
+        }
+        const std::string_view key = trim(line.substr(0, eq));
+        std::string_view value = trim(line.substr(eq + 1));
+        if (key.empty()) {
+            return ConfigError{where + ": missing key before '='"};
+        }
+        if (!value.empty() && value.front() == '"') {
+            if (value.size() < 2 || value.back() != '"') {
+                return ConfigError{where + ": value of '" + printable(key) + "' has an unterminated quote"};
+            }
+            value = value.substr(1, value.size() - 2);
+        }
+        if (auto it = first_line.find(key); it != first_line.end()) {
+            return ConfigError{where + ": duplicate key '" + printable(key) + "' (first set on line " +
+                               std::to_string(it->second) + ")"};
+        }
+        first_line.emplace(std::string(key), line_no);
+        file.emplace(std::string(key), Setting{value, where});
+    }
+    return std::nullopt;
+}
+
+std::optional<ConfigError> apply_setting(std::string_view key, const Setting& s, Config& c) {
+    const auto& table = handlers();
+    const auto it = table.find(key);
+    if (it == table.end()) {
+        if (key == "api_key_file" || key == "ftc_client_secret_file") {
+            return std::nullopt;  // read after the others, under the file rules
+        }
+        return ConfigError{s.where + ": unknown key '" + printable(key) + "'"};
+    }
+    if (key == "groups") {
+        c.groups_where = s.where;
+    }
+    if (auto problem = it->second(s.value, c)) {
+        const std::string shown = is_unechoed_key(key) ? std::string() : " '" + printable(s.value) + "'";
+        return ConfigError{s.where + ": " + std::string(key) + shown + ": " + *problem};
+    }
+    return std::nullopt;
+}
+
+using SettingMap = std::map<std::string, Setting, std::less<>>;
+
+// Exactly one of a secret and its _file form.
+std::optional<ConfigError> one_of(const SettingMap& merged, const Config& c, const char* key, const char* file_key) {
+    const bool inline_set = merged.count(key) != 0;
+    const bool file_set = merged.count(file_key) != 0;
+    if (inline_set && file_set) {
+        return ConfigError{merged.at(file_key).where + ": set either " + key + " or " + file_key + ", not both"};
+    }
+    if (!inline_set && !file_set) {
+        return ConfigError{c.path + ": missing required key '" + key + "' (or '" + file_key + "')"};
+    }
+    return std::nullopt;
+}
+
+std::optional<ConfigError> check_combination(const SettingMap& merged, Config& c) {
+    auto where = [&](const char* key) {
+        const auto it = merged.find(key);
+        return it != merged.end() ? it->second.where : c.path;
+    };
+    if (c.backend == BackendKind::Fac) {
+        if (c.servers.empty()) {
+            return ConfigError{c.path + ": missing required key 'server'"};
+        }
+        if (c.api_user.empty()) {
+            return ConfigError{c.path + ": missing required key 'api_user'"};
+        }
+        if (auto error = one_of(merged, c, "api_key", "api_key_file")) {
+            return error;
+        }
+    } else {
+        if (c.servers.empty()) {
+            c.servers.emplace_back(kDefaultFtcServer);
+        }
+        if (c.ftc_client_id.empty()) {
+            return ConfigError{c.path + ": backend = ftc needs 'ftc_client_id'"};
+        }
+        if (auto error = one_of(merged, c, "ftc_client_secret", "ftc_client_secret_file")) {
+            return error;
+        }
+        if (c.password || c.otp_append) {
+            return ConfigError{where("backend") +
+                               ": backend = ftc checks codes and pushes only; set password = no "
+                               "and let another module check the password"};
+        }
+    }
+    if (c.autopush && c.second_factor != SecondFactor::CodeOrPush) {
+        return ConfigError{where("autopush") + ": autopush = yes needs second_factor = code_or_push"};
+    }
+    if (c.second_factor == SecondFactor::None && !c.password) {
+        return ConfigError{where("second_factor") + ": second_factor = none needs password = yes"};
+    }
+    if (c.otp_append && !c.password) {
+        return ConfigError{where("otp_append") + ": otp_append = yes needs password = yes"};
+    }
+    if (c.otp_append && (c.second_factor == SecondFactor::Push || c.second_factor == SecondFactor::None)) {
+        return ConfigError{where("otp_append") +
+                           ": otp_append = yes needs a code (second_factor = code or code_or_push)"};
+    }
+    return std::nullopt;
+}
+
+// A secret kept in its own file (api_key_file, ftc_client_secret_file):
+// the same rules as the config file, and the secret on the first line.
+std::optional<ConfigError> read_secret_file(const SettingMap& merged, const char* key, uid_t euid, Secret& out) {
+    const auto it = merged.find(key);
+    if (it == merged.end()) {
+        return std::nullopt;
+    }
+    const std::string path(it->second.value);
+    const std::string where = it->second.where + ": " + key;
+    if (path.empty() || path.front() != '/') {
+        return ConfigError{where + " needs an absolute path"};
+    }
+    Secret text;
+    if (auto problem = read_protected_file(path, euid, kMaxKeyFileSize, text)) {
+        return ConfigError{where + " " + *problem};
+    }
+    const std::string_view first_line = trim(text.view().substr(0, text.view().find('\n')));
+    if (first_line.empty() || has_control_chars(first_line)) {
+        return ConfigError{where + " " + path + " must hold the secret on its first line"};
+    }
+    out.assign(first_line);
+    return std::nullopt;
+}
+
+}  // namespace
+
+const char* second_factor_name(SecondFactor sf) {
+    switch (sf) {
+    case SecondFactor::Code:
+        return "code";
+    case SecondFactor::Push:
+        return "push";
+    case SecondFactor::CodeOrPush:
+        return "code_or_push";
+    case SecondFactor::None:
+        return "none";
+    }
+    return "?";
+}
+
+std::optional<std::string> read_protected_file(const std::string& path, uid_t euid, std::size_t max_size,
+                                               Secret& contents) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        return path + " " + *describe_open_error(errno);
+    }
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return path + " cannot be inspected: " + std::strerror(errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return path + " is not a regular file";
+    }
+    if (st.st_uid != 0 && st.st_uid != euid) {
+        return path + " is owned by uid " + std::to_string(st.st_uid) + "; it must be owned by root (chown root " +
+               path + ")";
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return path + " is writable by group or others (mode " + octal_mode(st.st_mode) + "); run chmod 600 " + path;
+    }
+    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+        return path + " is readable by group or others (mode " + octal_mode(st.st_mode) +
+               ") and holds a secret; run chmod 600 " + path;
+    }
+    if (static_cast<std::size_t>(st.st_size) > max_size) {
+        return path + " is larger than " + std::to_string(max_size) + " bytes; it is not a config file";
+    }
+    contents.clear();
+    contents.reserve(static_cast<std::size_t>(st.st_size) + 1);
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            wipe_memory(buf, sizeof buf);
+            return path + " cannot be read: " + std::strerror(errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        if (contents.size() + static_cast<std::size_t>(n) > max_size) {
+            wipe_memory(buf, sizeof buf);
+            return path + " is larger than " + std::to_string(max_size) + " bytes; it is not a config file";
+        }
+        contents.append(std::string_view(buf, static_cast<std::size_t>(n)));
+    }
+    wipe_memory(buf, sizeof buf);
+    return std::nullopt;
+}
+
+std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid_t euid, Config& out) {
+    Config c;
+    std::map<std::string, Setting, std::less<>> from_args;
+    bool conf_given = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        const std::string where = "module argument '" + printable(arg.substr(0, arg.find('='))) + "'";
+        if (arg == "use_first_pass" || arg == "try_first_pass") {
+            if (c.authtok_source != AuthtokSource::Prompt) {
+                return ConfigError{where + ": use_first_pass and try_first_pass are exclusive; keep one"};
+            }
+            c.authtok_source = arg == "use_first_pass" ? AuthtokSource::UseFirstPass : AuthtokSource::TryFirstPass;
+            continue;
+        }
+        if (arg == "forward_pass") {
+            c.forward_pass = true;
+            continue;
+        }
+        const std::string_view view(arg);
+        const std::size_t eq = view.find('=');
+        const std::string_view key = arg == "debug" ? view : view.substr(0, eq);
+        const std::string_view value = arg == "debug" ? std::string_view("yes") : view.substr(eq + 1);
+        if (arg != "debug" && eq == std::string_view::npos) {
+            return ConfigError{where + ": unknown argument"};
+        }
+        if (key == "conf") {
+            if (value.empty() || value.front() != '/') {
+                return ConfigError{where + ": conf= needs an absolute path"};
+            }
+            if (conf_given) {
+                return ConfigError{where + ": given twice"};
+            }
+            conf_given = true;
+            c.path = std::string(value);
+            continue;
+        }
+        if (from_args.count(key) != 0) {
+            return ConfigError{where + ": given twice"};
+        }
+        from_args.emplace(std::string(key), Setting{value, where});
+    }
+
+    Secret text;
+    if (auto problem = read_protected_file(c.path, euid, kMaxConfigSize, text)) {
+        return ConfigError{*problem};
+    }
+    std::map<std::string, Setting, std::less<>> merged;
+    if (auto error = parse_lines(c.path, text.view(), merged)) {
+        return error;
+    }
+    for (auto& [key, setting] : from_args) {
+        merged[key] = setting;
+    }
+    for (const auto& [key, setting] : merged) {
+        if (auto error = apply_setting(key, setting, c)) {
+            return error;
+        }
+    }
+    if (auto error = check_combination(merged, c)) {
+        return error;
+    }
+    if (auto error = read_secret_file(merged, "api_key_file", euid, c.api_key)) {
+        return error;
+    }
+    if (auto error = read_secret_file(merged, "ftc_client_secret_file", euid, c.ftc_client_secret)) {
+        return error;
+    }
+    out = std::move(c);
+    return std::nullopt;
+}
+
+}  // namespace pamfac

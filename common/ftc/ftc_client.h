@@ -1,0 +1,69 @@
+// The FortiToken Cloud client (pam_fac.conf(5), FortiToken Cloud): a bearer token from
+// /api/v1/login (cached in state_dir, renewed once on a 401), codes through
+// POST /api/v1/auth, and pushes through POST /api/v1/auth followed by
+// polling GET /api/v1/auth/<authid> every poll_interval.
+#pragma once
+
+#include <sys/types.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/http.h"
+#include "core/logger.h"
+#include "ftc/ftc_token_cache.h"
+
+namespace pamfac {
+
+struct FtcSettings {
+    std::vector<std::string> servers;  // https://host[:port], no trailing slash
+    std::string client_id;
+    const Secret* client_secret = nullptr;  // outlives the client
+    std::string realm;
+    std::string vdom;
+    std::string sn;
+    long timeout_ms = 10000;
+    long push_timeout_ms = 60000;
+    long poll_interval_ms = 1000;
+    std::string state_dir;
+    uid_t euid = 0;
+};
+
+class FtcClient final : public Backend {
+public:
+    FtcClient(FtcSettings settings, Transport& transport, Logger& logger);
+    BackendResult check(const CodeCheck& check) override;
+    BackendResult push(const PushFields& fields, CancelToken* cancel) override;
+
+private:
+    struct Answer {
+        HttpResponse response;
+        std::string server;  // host that answered (or was last tried)
+        std::string url;     // base URL of that server
+    };
+
+    // The bearer token: cached, or from /login; a value result is a
+    // failure. `refused`: the token FTC just refused with a 401, to be
+    // renewed unless another thread has done so already.
+    std::optional<BackendResult> ensure_token(Transport& via, const Secret* refused);
+    Secret current_token();
+    // One API call with the bearer token, renewing it once on a 401. For
+    // POSTs the server list is walked with the same failover rules as FAC.
+    std::optional<BackendResult> call(Transport& via, const std::string& path, const Secret* body, long timeout_ms,
+                                      const std::string* only_server, Answer& answer);
+    void add_scope(class JsonObjectBuilder& json) const;
+
+    FtcSettings settings_;
+    Transport& transport_;
+    Logger& logger_;
+    FtcTokenCache cache_;
+    // With autopush, push() runs on its own thread while check() may run on
+    // the caller's: the token is shared, and one /login serves both.
+    std::mutex token_mutex_;
+    Secret token_;
+};
+
+}  // namespace pamfac

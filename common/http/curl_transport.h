@@ -1,0 +1,44 @@
+// HTTPS over libcurl: one easy handle per request (or per series of
+// requests, which then share connections), TLS verified, bounded in time and
+// size, no signals, no redirects, no proxy from the environment.
+#pragma once
+
+#include <string>
+
+#include "core/http.h"
+#include "core/secret.h"
+
+namespace pamfac {
+
+inline constexpr std::size_t kMaxResponseBody = std::size_t{64} * 1024;
+
+struct TransportSettings {
+    long connect_timeout_ms = 3000;
+    std::string ca_file;
+    std::string ca_path;
+    std::string pinned_pubkey;
+    bool tls_verify = true;
+    std::string http_proxy;  // empty: direct, whatever the environment says
+    std::string user_agent;
+    std::string api_user;
+    const Secret* api_key = nullptr;  // HTTP Basic password; outlives the transport
+    // FAC's auth answers are tiny; only facctl's token lists (1000 objects a
+    // page) need more.
+    std::size_t max_response_body = kMaxResponseBody;
+};
+
+class CurlTransport final : public Transport {
+public:
+    explicit CurlTransport(TransportSettings settings);
+    HttpResponse perform(const HttpRequest& request) override;
+    std::unique_ptr<Transport> series(CancelToken* cancel) override;
+
+private:
+    TransportSettings settings_;
+};
+
+// libcurl's process-wide initialisation, done once however many threads
+// authenticate at the same time.
+bool ensure_curl_initialised();
+
+}  // namespace pamfac

@@ -1,0 +1,33 @@
+// Request bodies are JSON objects written with RapidJSON straight into a
+// wiping Secret buffer, so a password never lands in an ordinary string.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/secret.h"
+
+namespace pamfac {
+
+class JsonObjectBuilder {
+public:
+    explicit JsonObjectBuilder(Secret& out);
+    JsonObjectBuilder(const JsonObjectBuilder&) = delete;
+    JsonObjectBuilder& operator=(const JsonObjectBuilder&) = delete;
+    ~JsonObjectBuilder();
+
+    // False when the value is not valid UTF-8; the body is then unusable.
+    bool add(std::string_view key, std::string_view value);
+    bool add_integer(std::string_view key, std::int64_t value);
+    bool finish();
+
+private:
+    struct Impl;
+    Impl* impl_;
+};
+
+// The first string found in a JSON object or array, e.g. {"error": "Account
+// is disabled"}; empty when the text is not JSON or holds no string.
+std::string first_json_string(std::string_view text);
+
+}  // namespace pamfac
