@@ -11,7 +11,7 @@ BackgroundPush::BackgroundPush(Backend& backend, PushFields fields)
           try {
               result = backend.push(fields, &cancel_);
           } catch (const std::exception& e) {
-              result = BackendResult{Verdict::Unreachable, "", std::string("push failed: ") + e.what()};
+              result = BackendResult{Verdict::Outage, "", std::string("push failed: ") + e.what()};
           }
           const std::lock_guard<std::mutex> lock(mutex_);
           result_ = std::move(result);

@@ -406,13 +406,16 @@ Flow::Stop Flow::from_verdict(const BackendResult& result) {
         return Stop{Status::AuthErr, detail};
     case Verdict::PushAbandoned:
         return Stop{Status::AuthErr, detail};
-    case Verdict::Unreachable:
+    case Verdict::Outage:
         if (config_.failmode == FailMode::Safe) {
             return Stop{Status::Ignore, detail + "; failmode = safe lets the login go on without FortiAuthenticator",
                         true};
         }
         conversation_.error(msg::kUnavailable);
         return Stop{Status::AuthinfoUnavail, detail};
+    case Verdict::NotUnderstood:
+    case Verdict::LocalFailure:
+    case Verdict::PushLost:
     case Verdict::TlsFailure:
     case Verdict::ApiCredentialsRejected:
         conversation_.error(msg::kUnavailable);

@@ -28,8 +28,14 @@ const char* verdict_name(Verdict v) {
         return "push_unavailable";
     case Verdict::PushAbandoned:
         return "push_abandoned";
-    case Verdict::Unreachable:
-        return "unreachable";
+    case Verdict::Outage:
+        return "outage";
+    case Verdict::NotUnderstood:
+        return "not_understood";
+    case Verdict::LocalFailure:
+        return "local_failure";
+    case Verdict::PushLost:
+        return "push_lost";
     case Verdict::TlsFailure:
         return "tls_failure";
     case Verdict::ApiCredentialsRejected:

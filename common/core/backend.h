@@ -1,4 +1,4 @@
-// What the flow asks of an authentication service (FAC, or later FTC), and
+// What the flow asks of an authentication service (FAC or FTC), and
 // the classified answers it gets back.
 #pragma once
 
@@ -21,7 +21,10 @@ enum class Verdict {
     PushNotSent,      // push server refused or unreachable (500, 503)
     PushUnavailable,  // no FortiToken Mobile for this user, or unknown user (404)
     PushAbandoned,    // cancelled by the caller (autopush: a code won)
-    Unreachable,      // no usable answer from any server: failmode applies
+    Outage,           // no server reachable, strictly (outage.h): failmode applies
+    NotUnderstood,    // an answer or failure that is no outage: fail closed, whatever failmode says
+    LocalFailure,     // the login's own process failed (no socket, no memory, no thread)
+    PushLost,         // a push went out, then anything but the user's answer before push_timeout
     TlsFailure,       // certificate, host name or pin check failed
     ApiCredentialsRejected,
     BadRequest,  // the module could not build a request (e.g. invalid UTF-8)
@@ -30,7 +33,7 @@ enum class Verdict {
 const char* verdict_name(Verdict v);
 
 struct BackendResult {
-    Verdict verdict = Verdict::Unreachable;
+    Verdict verdict = Verdict::NotUnderstood;
     std::string server;  // host that gave the answer, or the last one tried
     std::string detail;  // for the log: what happened and what to fix
 };

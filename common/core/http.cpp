@@ -40,10 +40,14 @@ const char* net_error_name(NetError e) {
         return "request timed out";
     case NetError::TooLarge:
         return "answer larger than 64 KiB";
+    case NetError::NoAnswer:
+        return "connection closed before any answer";
     case NetError::Broken:
-        return "connection closed or answer truncated";
+        return "answer truncated or unreadable";
     case NetError::Cancelled:
         return "abandoned";
+    case NetError::Local:
+        return "this process could not make the request";
     case NetError::Other:
         return "transfer failed";
     }

@@ -22,8 +22,10 @@ enum class NetError {
     TlsVerify,       // certificate, host name or pin check failed
     Timeout,         // connected, but the whole request took too long
     TooLarge,        // answer body over the cap
-    Broken,          // connection closed or answer truncated after sending
+    NoAnswer,        // connection closed before any byte of an answer
+    Broken,          // answer truncated or unreadable after some of it came
     Cancelled,       // abandoned through a CancelToken
+    Local,           // this process failed: no socket (EMFILE, ENFILE, ENOMEM, EACCES), no memory
     Other,
 };
 

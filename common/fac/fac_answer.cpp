@@ -18,15 +18,15 @@ Verdict classify_network_error(const HttpResponse& r, Endpoint endpoint, std::st
             return Verdict::PushTimedOut;
         }
         detail += " (FAC did not answer within timeout)";
-        return Verdict::Unreachable;
+        return Verdict::Outage;
     case NetError::TooLarge:
         detail += " (not an answer FAC gives; check the server URL)";
-        return Verdict::Unreachable;
+        return Verdict::Outage;
     case NetError::Cancelled:
         detail = "push abandoned: the user answered with a code first";
         return Verdict::PushAbandoned;
     default:
-        return Verdict::Unreachable;
+        return Verdict::Outage;
     }
 }
 
@@ -62,7 +62,7 @@ Verdict classify_user_message(const std::string& text, long status, std::string&
         return Verdict::UnknownUser;
     }
     detail = status_detail(status, "not a FAC answer; check the server URL and its /api/v1/ prefix");
-    return Verdict::Unreachable;
+    return Verdict::Outage;
 }
 
 Verdict classify_auth(const HttpResponse& r, std::string& detail) {
@@ -86,18 +86,18 @@ Verdict classify_auth(const HttpResponse& r, std::string& detail) {
     }
     if (s == 400) {
         detail = status_detail(s, "FAC refused the request as malformed (check realm)");
-        return Verdict::Unreachable;
+        return Verdict::Outage;
     }
     if (s >= 300 && s < 400) {
         detail = status_detail(s, "redirect not followed; check the server URL");
-        return Verdict::Unreachable;
+        return Verdict::Outage;
     }
     if (s >= 500) {
         detail = status_detail(s, "FAC or a proxy in front of it failed");
-        return Verdict::Unreachable;
+        return Verdict::Outage;
     }
     detail = status_detail(s, "unexpected answer");
-    return Verdict::Unreachable;
+    return Verdict::Outage;
 }
 
 Verdict classify_push(const HttpResponse& r, std::string& detail) {
@@ -128,7 +128,7 @@ Verdict classify_push(const HttpResponse& r, std::string& detail) {
     } else {
         detail = status_detail(r.status, "unexpected answer to a push");
     }
-    return Verdict::Unreachable;
+    return Verdict::Outage;
 }
 
 }  // namespace

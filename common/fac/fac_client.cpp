@@ -135,7 +135,7 @@ BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeou
         failures += ": ";
         failures += detail;
     }
-    return BackendResult{tls_failed ? Verdict::TlsFailure : Verdict::Unreachable, last_host,
+    return BackendResult{tls_failed ? Verdict::TlsFailure : Verdict::Outage, last_host,
                          "no server usable (" + failures + ")"};
 }
 

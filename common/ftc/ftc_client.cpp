@@ -120,13 +120,13 @@ std::optional<BackendResult> FtcClient::ensure_token(Transport& via, const Secre
                              "ftc_client_secret"};
     }
     if (response.status != 200 && response.status != 201) {
-        return BackendResult{Verdict::Unreachable, host, http_detail(response.status, "FortiToken Cloud login failed")};
+        return BackendResult{Verdict::Outage, host, http_detail(response.status, "FortiToken Cloud login failed")};
     }
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseIterativeFlag>(response.body.c_str(), response.body.size());
     if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("access_token") || !doc["access_token"].IsString() ||
         doc["access_token"].GetStringLength() == 0) {
-        return BackendResult{Verdict::Unreachable, host, "FortiToken Cloud login answer has no access_token"};
+        return BackendResult{Verdict::Outage, host, "FortiToken Cloud login answer has no access_token"};
     }
     token_.assign(std::string_view(doc["access_token"].GetString(), doc["access_token"].GetStringLength()));
     wipe_memory(response.body.data(), response.body.size());
@@ -235,10 +235,10 @@ BackendResult FtcClient::check(const CodeCheck& check) {
     case 404:
         return BackendResult{Verdict::UnknownUser, a.server, "FortiToken Cloud does not know this user"};
     case 400:
-        return BackendResult{Verdict::Unreachable, a.server,
+        return BackendResult{Verdict::Outage, a.server,
                              http_detail(400, "FortiToken Cloud refused the request; check realm, vdom and ftc_sn")};
     default:
-        return BackendResult{Verdict::Unreachable, a.server,
+        return BackendResult{Verdict::Outage, a.server,
                              http_detail(r.status, "unexpected answer from FortiToken Cloud")};
     }
 }
@@ -288,12 +288,11 @@ BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
         return BackendResult{Verdict::ApiCredentialsRejected, a.server,
                              "FortiToken Cloud refused a fresh bearer token (HTTP 401)"};
     default:
-        return BackendResult{Verdict::Unreachable, a.server,
-                             http_detail(a.response.status, "unexpected answer to a push")};
+        return BackendResult{Verdict::Outage, a.server, http_detail(a.response.status, "unexpected answer to a push")};
     }
     const std::string authid = json_string(a.response.body, "authid");
     if (!is_safe_authid(authid)) {
-        return BackendResult{Verdict::Unreachable, a.server, "FortiToken Cloud's push answer has no usable authid"};
+        return BackendResult{Verdict::Outage, a.server, "FortiToken Cloud's push answer has no usable authid"};
     }
     std::string path = "/api/v1/auth/" + authid;
     if (!settings_.vdom.empty()) {
@@ -342,7 +341,7 @@ BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
                                  "FortiToken Cloud refused a fresh bearer token (HTTP 401)"};
         }
         if (r.status != 200) {
-            return BackendResult{Verdict::Unreachable, a.server,
+            return BackendResult{Verdict::Outage, a.server,
                                  http_detail(r.status, "FortiToken Cloud lost the push (" + authid + ")")};
         }
         const std::string status = json_string(r.body, "status");

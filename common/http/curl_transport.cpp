@@ -76,6 +76,7 @@ NetError classify(CURLcode rc, CURL* handle, bool overflow) {
     case CURLE_WRITE_ERROR:
         return overflow ? NetError::TooLarge : NetError::Other;
     case CURLE_GOT_NOTHING:
+        return NetError::NoAnswer;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_PARTIAL_FILE:

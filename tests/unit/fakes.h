@@ -131,7 +131,7 @@ private:
     }
     static BackendResult next(std::deque<Verdict>& verdicts) {
         if (verdicts.empty()) {
-            return BackendResult{Verdict::Unreachable, "fac1.test", "no scripted answer"};
+            return BackendResult{Verdict::Outage, "fac1.test", "no scripted answer"};
         }
         const Verdict v = verdicts.front();
         verdicts.pop_front();

@@ -156,9 +156,9 @@ void auth_404_unknown_user(void** /*state*/) {
 }
 
 void auth_404_other_body_unreachable(void** /*state*/) {
-    expect_code_endpoints(answer(404), Verdict::Unreachable);
-    expect_code_endpoints(answer(404, "<h1>Not Found</h1>"), Verdict::Unreachable);
-    expect_code_endpoints(answer(404, "User authentication failed"), Verdict::Unreachable);
+    expect_code_endpoints(answer(404), Verdict::Outage);
+    expect_code_endpoints(answer(404, "<h1>Not Found</h1>"), Verdict::Outage);
+    expect_code_endpoints(answer(404, "User authentication failed"), Verdict::Outage);
 }
 
 void auth_403_api_credentials(void** /*state*/) {
@@ -169,20 +169,20 @@ void auth_403_api_credentials(void** /*state*/) {
 void auth_400_unreachable(void** /*state*/) {
     std::string detail;
     assert_int_equal(static_cast<int>(classify(answer(400, "bad"), Endpoint::RealmAuth, &detail)),
-                     static_cast<int>(Verdict::Unreachable));
+                     static_cast<int>(Verdict::Outage));
     assert_non_null(strstr(detail.c_str(), "400"));
-    expect_verdict(answer(400), Endpoint::Auth, Verdict::Unreachable);
+    expect_verdict(answer(400), Endpoint::Auth, Verdict::Outage);
 }
 
 void auth_redirects_unreachable(void** /*state*/) {
     for (long s : {301L, 302L, 303L, 307L, 308L}) {
-        expect_code_endpoints(answer(s), Verdict::Unreachable);
+        expect_code_endpoints(answer(s), Verdict::Outage);
     }
 }
 
 void auth_5xx_unreachable(void** /*state*/) {
     for (long s : {500L, 502L, 503L, 504L}) {
-        expect_code_endpoints(answer(s, "Internal Server Error"), Verdict::Unreachable);
+        expect_code_endpoints(answer(s, "Internal Server Error"), Verdict::Outage);
     }
 }
 
@@ -221,7 +221,7 @@ void push_403_api_credentials(void** /*state*/) {
 
 void push_other_status_unreachable(void** /*state*/) {
     for (long s : {201L, 202L, 204L, 302L, 400L, 502L, 504L}) {
-        expect_verdict(answer(s), Endpoint::PushAuth, Verdict::Unreachable);
+        expect_verdict(answer(s), Endpoint::PushAuth, Verdict::Outage);
     }
 }
 
@@ -244,13 +244,13 @@ void net_errors_unreachable(void** /*state*/) {
     for (NetError n : {NetError::Resolve, NetError::Connect, NetError::ConnectTimeout, NetError::TlsHandshake,
                        NetError::TooLarge, NetError::Broken, NetError::Other}) {
         for (Endpoint e : kAllEndpoints) {
-            expect_verdict(failure(n), e, Verdict::Unreachable);
+            expect_verdict(failure(n), e, Verdict::Outage);
         }
     }
 }
 
 void net_timeout_on_auth_unreachable(void** /*state*/) {
-    expect_code_endpoints(failure(NetError::Timeout), Verdict::Unreachable);
+    expect_code_endpoints(failure(NetError::Timeout), Verdict::Outage);
 }
 
 void net_cancelled_push_abandoned(void** /*state*/) {
@@ -262,12 +262,12 @@ void net_error_wins_over_status(void** /*state*/) {
     HttpResponse r = failure(NetError::Broken);
     r.status = 200;
     for (Endpoint e : kAllEndpoints) {
-        expect_verdict(r, e, Verdict::Unreachable);
+        expect_verdict(r, e, Verdict::Outage);
     }
     r = failure(NetError::TooLarge);
     r.status = 200;
     for (Endpoint e : kAllEndpoints) {
-        expect_verdict(r, e, Verdict::Unreachable);
+        expect_verdict(r, e, Verdict::Outage);
     }
 }
 

@@ -122,7 +122,7 @@ void all_servers_down_is_unreachable(void** /*state*/) {
     Rig r;
     r.transport.responses = {net_error(NetError::Connect), net_error(NetError::ConnectTimeout)};
     const BackendResult res = r.code("123456");
-    assert_int_equal(static_cast<int>(res.verdict), static_cast<int>(Verdict::Unreachable));
+    assert_int_equal(static_cast<int>(res.verdict), static_cast<int>(Verdict::Outage));
     assert_non_null(strstr(res.detail.c_str(), "fac1.test"));
     assert_non_null(strstr(res.detail.c_str(), "fac2.test"));
 }
@@ -232,7 +232,7 @@ void all_servers_marked_are_tried_in_order(void** /*state*/) {
     r.settings.server_retry_after_s = 60;
     r.settings.euid = geteuid();
     r.transport.responses = {net_error(NetError::Connect), net_error(NetError::Connect), http_status(200)};
-    assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(Verdict::Unreachable));
+    assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(Verdict::Outage));
     r.code("123456");
     assert_string_equal(r.transport.urls[2].c_str(), "https://fac1.test/api/v1/auth/");
 }

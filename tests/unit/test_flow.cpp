@@ -419,7 +419,7 @@ void account_states_stop_at_once(void** /*state*/) {
 void unreachable_and_failmode(void** /*state*/) {
     Rig secure;
     secure.conv.answers = {"123456"};
-    secure.backend.check_verdicts = {Verdict::Unreachable};
+    secure.backend.check_verdicts = {Verdict::Outage};
     Outcome o = secure.run();
     assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthinfoUnavail));
     assert_false(o.degraded);
@@ -427,7 +427,7 @@ void unreachable_and_failmode(void** /*state*/) {
     Rig safe;
     safe.config.failmode = FailMode::Safe;
     safe.conv.answers = {"123456"};
-    safe.backend.check_verdicts = {Verdict::Unreachable};
+    safe.backend.check_verdicts = {Verdict::Outage};
     o = safe.run();
     assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Ignore));
     assert_true(o.degraded);

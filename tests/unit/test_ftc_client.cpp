@@ -136,10 +136,10 @@ void code_answers(void** /*state*/) {
         {http_status(403, "{\"error\": \"user disabled\"}"), Verdict::AccountDisabled},
         {http_status(404, "{\"error\": \"user not found\"}"), Verdict::UnknownUser},
         {http_status(200, "{\"status\": \"rejected\"}"), Verdict::WrongCredentials},
-        {http_status(400), Verdict::Unreachable},
-        {http_status(500), Verdict::Unreachable},
+        {http_status(400), Verdict::Outage},
+        {http_status(500), Verdict::Outage},
         {net_error(NetError::TlsVerify), Verdict::TlsFailure},
-        {net_error(NetError::Timeout), Verdict::Unreachable},
+        {net_error(NetError::Timeout), Verdict::Outage},
     };
     for (const auto& c : cases) {
         Rig r;
@@ -192,7 +192,7 @@ void push_times_out(void** /*state*/) {
 void unsafe_authid_is_refused(void** /*state*/) {
     Rig r;
     r.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"../../admin\"}")};
-    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::Unreachable));
+    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::Outage));
     assert_int_equal(r.transport.urls.size(), 2);
 }
 
