@@ -4,6 +4,17 @@
 
 namespace pamfac {
 
+const char* pam_code_name(Status s) {
+    switch (s) {
+#define PAMFAC_NAME_CASE(status, code) \
+    case Status::status:               \
+        return #code;
+        PAMFAC_STATUS_PAM_CODES(PAMFAC_NAME_CASE)
+#undef PAMFAC_NAME_CASE
+    }
+    return "?";
+}
+
 const char* status_word(Status s) {
     switch (s) {
     case Status::Success:

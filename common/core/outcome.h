@@ -13,6 +13,20 @@ enum class Status { Success, AuthErr, UserUnknown, Ignore, AuthinfoUnavail, Serv
 
 const char* status_word(Status s);
 
+// Status → PAM return code, as one table: the module expands it with
+// PAM's constants (common/ has no PAM headers), pam_code_name with their
+// names, for facctl and the tests.
+#define PAMFAC_STATUS_PAM_CODES(X)           \
+    X(Success, PAM_SUCCESS)                  \
+    X(AuthErr, PAM_AUTH_ERR)                 \
+    X(UserUnknown, PAM_USER_UNKNOWN)         \
+    X(Ignore, PAM_IGNORE)                    \
+    X(AuthinfoUnavail, PAM_AUTHINFO_UNAVAIL) \
+    X(ServiceErr, PAM_SERVICE_ERR)           \
+    X(ConvErr, PAM_CONV_ERR)
+
+const char* pam_code_name(Status s);
+
 struct Outcome {
     Status status = Status::AuthErr;
     std::string method;  // code, push, password, password+code, password+push, otp_append

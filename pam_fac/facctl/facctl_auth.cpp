@@ -53,26 +53,6 @@ decision to other modules); 2 usage or config error, or no answer given;
 3 FAC unavailable (unreachable, TLS failure, API credentials refused).
 )";
 
-const char* pam_result_name(pamfac::Status s) {
-    switch (s) {
-    case pamfac::Status::Success:
-        return "PAM_SUCCESS";
-    case pamfac::Status::AuthErr:
-        return "PAM_AUTH_ERR";
-    case pamfac::Status::UserUnknown:
-        return "PAM_USER_UNKNOWN";
-    case pamfac::Status::Ignore:
-        return "PAM_IGNORE";
-    case pamfac::Status::AuthinfoUnavail:
-        return "PAM_AUTHINFO_UNAVAIL";
-    case pamfac::Status::ServiceErr:
-        return "PAM_SERVICE_ERR";
-    case pamfac::Status::ConvErr:
-        return "PAM_CONV_ERR";
-    }
-    return "?";
-}
-
 int exit_status(const pamfac::Outcome& outcome) {
     if (outcome.degraded) {
         return kExitUnavailable;  // failmode = safe stepped aside because FAC was unreachable
@@ -142,7 +122,7 @@ std::optional<std::string> apply_switches(pamfac::Config& config, bool code, boo
 void print_report(const pamfac::Outcome& outcome, const pamfac::LoginContext& login,
                   const std::vector<TimedRequest>& requests, long config_ms, long total_ms) {
     std::printf("%s\n", pamfac::summary_line(outcome, login).c_str());
-    std::printf("result: %s\n", pam_result_name(outcome.status));
+    std::printf("result: %s\n", pamfac::pam_code_name(outcome.status));
     int n = 0;
     for (const TimedRequest& r : requests) {
         std::printf("request %d: %s %s -> %s (%ld ms)\n", ++n, r.method.c_str(), one_line(r.url).c_str(),

@@ -40,20 +40,11 @@ std::string host_name() {
 
 int to_pam(Status status) {
     switch (status) {
-    case Status::Success:
-        return PAM_SUCCESS;
-    case Status::AuthErr:
-        return PAM_AUTH_ERR;
-    case Status::UserUnknown:
-        return PAM_USER_UNKNOWN;
-    case Status::Ignore:
-        return PAM_IGNORE;
-    case Status::AuthinfoUnavail:
-        return PAM_AUTHINFO_UNAVAIL;
-    case Status::ServiceErr:
-        return PAM_SERVICE_ERR;
-    case Status::ConvErr:
-        return PAM_CONV_ERR;
+#define PAMFAC_CODE_CASE(status, code) \
+    case Status::status:               \
+        return code;
+        PAMFAC_STATUS_PAM_CODES(PAMFAC_CODE_CASE)
+#undef PAMFAC_CODE_CASE
     }
     return PAM_SERVICE_ERR;
 }

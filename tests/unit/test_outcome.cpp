@@ -7,6 +7,7 @@
 #include "fakes.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
+#include "status_assert.h"
 
 using namespace pamfac;
 using namespace pamfac::testing;
@@ -145,6 +146,13 @@ void level_per_status(void** /*state*/) {
     }
 }
 
+void pam_code_names(void** /*state*/) {
+    assert_string_equal(pam_code_name(Status::Success), "PAM_SUCCESS");
+    assert_string_equal(pam_code_name(Status::AuthinfoUnavail), "PAM_AUTHINFO_UNAVAIL");
+    assert_string_equal(pam_code_name(Status::ConvErr), "PAM_CONV_ERR");
+    assert_status(Status::Ignore, Status::Ignore);
+}
+
 void level_degraded_is_warning(void** /*state*/) {
     Outcome o = outcome(Status::Ignore, "", "", 0, "failmode=safe: no server reachable");
     o.degraded = true;
@@ -172,6 +180,7 @@ int main() {
         cmocka_unit_test(summary_ipv6_rhost_and_server_port),
         cmocka_unit_test(level_per_status),
         cmocka_unit_test(level_degraded_is_warning),
+        cmocka_unit_test(pam_code_names),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
