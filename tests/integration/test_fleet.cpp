@@ -277,6 +277,29 @@ void rescue_codes_in_each_mode(void** /*state*/) {
     no_secret_logged(codes);
 }
 
+void facctl_rescue_usage(void** /*state*/) {
+    write_fleet_config(sim_url(), fresh_dirs(), "");
+    int status = 0;
+    for (const char* args : {"rescue", "rescue issue", "rescue issue alice bob", "rescue issue alice --count 0",
+                             "rescue issue alice --count 101", "rescue issue alice --count x", "rescue list --count 2",
+                             "rescue revoke", "rescue burn alice", "rescue issue 'al\tice'"}) {
+        assert_true(facctl(args, &status).empty());
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 2) {
+            fail_msg("facctl %s: status %d, expected exit 2", args, status);
+        }
+    }
+    // Default count 10, nothing but the codes on stdout; a new issue replaces the old codes.
+    const auto first = facctl("rescue issue alice");
+    assert_int_equal(first.size(), 10);
+    const auto second = facctl("rescue issue alice --count 2");
+    assert_string_equal(codes_left().c_str(), "alice 2");
+    for (const std::string& code : first) {
+        assert_true(code != second[0] && code != second[1]);
+    }
+    assert_int_equal(facctl("rescue list").size(), 1);
+    assert_true(contains(facctl("rescue --help").at(0), "Usage: facctl rescue issue USER"));
+}
+
 // Two logins in two processes type the same code during an outage.
 void two_processes_race_for_one_code(void** /*state*/) {
     const Dirs dirs = fresh_dirs();
@@ -321,6 +344,7 @@ int main() {
         cmocka_unit_test_setup_teardown(map_file_names_the_fac_user, reset_environment, cleanup),
         cmocka_unit_test_setup_teardown(offline_grace_after_fac_stops, reset_environment, cleanup),
         cmocka_unit_test_setup_teardown(rescue_codes_in_each_mode, reset_environment, cleanup),
+        cmocka_unit_test_setup_teardown(facctl_rescue_usage, reset_environment, cleanup),
         cmocka_unit_test_setup_teardown(two_processes_race_for_one_code, reset_environment, cleanup),
     };
     return cmocka_run_group_tests(tests, start_environment, stop_environment);
