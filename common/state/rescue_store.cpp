@@ -93,11 +93,18 @@ bool matches(std::string_view code, const std::string& hash) {
     return hashed != nullptr && same(hashed, hash);
 }
 
+std::string cannot_create(const std::string& path, const std::string& part, int err) {
+    std::string message = "rescue_dir " + path;
+    message += ": cannot create " + part;
+    message += std::string(": ") + std::strerror(err);
+    return message;
+}
+
 std::optional<std::string> make_dirs(const std::string& path) {
     for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
         const std::string part = path.substr(0, slash);
         if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
-            return "rescue_dir " + path + ": cannot create " + part + ": " + std::strerror(errno);
+            return cannot_create(path, part, errno);
         }
         if (slash == std::string::npos) {
             return std::nullopt;
