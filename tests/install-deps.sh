@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libpam0g-dev libcurl4-openssl-dev rapidjson-dev
+  libpam0g-dev libcurl4-openssl-dev rapidjson-dev libcrypt-dev
   libcmocka-dev libpam-wrapper libnss-wrapper libpamtest0-dev python3-pypamtest pamtester
   openssh-server openssh-client sudo expect python3-pexpect
   oathtool faketime openssl ca-certificates valgrind

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "auth/grace.h"
+#include "auth/username_map.h"
 #include "core/validate.h"
 
 namespace pamfac {
@@ -18,7 +19,11 @@ Authenticator::Authenticator(const Config& config, const LoginContext& login, Co
       groups_(groups),
       euid_(euid),
       wall_clock_(wall_clock),
-      flow_(config, login, conversation, backend, logger, std::move(wall_clock)) {}
+      flow_(config, login, conversation, backend, logger, std::move(wall_clock)),
+      offline_grace_(config.state_dir, euid, logger),
+      rescue_(config.rescue_dir, euid) {
+    flow_.set_offline_fallbacks(&offline_grace_, &rescue_);
+}
 
 Outcome Authenticator::run() {
     const auto start = std::chrono::steady_clock::now();
@@ -54,6 +59,9 @@ Outcome Authenticator::run() {
     Outcome outcome = flow_.run();
     if (outcome.status == Status::Success && config_.grace_period_s > 0) {
         grace.remember(login_.user, login_.rhost, login_.service, now + config_.grace_period_s, now);
+    }
+    if (config_.offline_grace_s > 0 && flow_.fac_accepted_second_factor()) {
+        offline_grace_.remember(fac_subject(config_, login_), now, config_.offline_grace_s);
     }
     outcome.elapsed_ms = elapsed();
     return outcome;

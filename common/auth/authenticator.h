@@ -1,11 +1,12 @@
 // One authentication from start to end, as the module and facctl run it:
 // policy (trusted_networks, groups), grace_period, then the Flow, then the
-// grace record of a success. Knows nothing of PAM.
+// grace and offline_grace records of a success. Knows nothing of PAM.
 #pragma once
 
 #include <sys/types.h>
 
 #include "auth/flow.h"
+#include "auth/offline_grace.h"
 #include "auth/policy.h"
 #include "config/config.h"
 #include "core/backend.h"
@@ -13,6 +14,7 @@
 #include "core/logger.h"
 #include "core/login.h"
 #include "core/outcome.h"
+#include "state/rescue_store.h"
 
 namespace pamfac {
 
@@ -32,6 +34,8 @@ private:
     uid_t euid_;
     Flow::WallClock wall_clock_;
     Flow flow_;
+    OfflineGrace offline_grace_;
+    RescueStore rescue_;
 };
 
 }  // namespace pamfac

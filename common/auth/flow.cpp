@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "auth/push_fields.h"
+#include "auth/rescue_codes.h"
 #include "auth/username_map.h"
+#include "core/text.h"
 #include "core/validate.h"
 
 namespace pamfac {
@@ -29,6 +31,11 @@ constexpr const char* kUnavailable = "The authentication server cannot be reache
 constexpr const char* kPasswordTooLong = "That password is too long.";
 constexpr const char* kPasswordChange = "FortiAuthenticator requires you to change your password.";
 constexpr const char* kFailed = "Authentication failed.";
+constexpr const char* kRescueOnlyOffline =
+    "Rescue codes work only while FortiAuthenticator cannot be reached. Enter a FortiToken code.";
+constexpr const char* kWrongRescue = "Incorrect rescue code.";
+constexpr const char* kNotRescue = "That is not a rescue code.";
+constexpr const char* kUnavailableRescue = "The authentication server cannot be reached. Enter a rescue code.";
 constexpr const char* kAutopushSent =
     "A push was sent to FortiToken Mobile: approve it and press Enter, or type a code.";
 }  // namespace msg
@@ -56,8 +63,9 @@ Flow::Flow(const Config& config, const LoginContext& login, Conversation& conver
 Outcome Flow::run() {
     const auto start = std::chrono::steady_clock::now();
     const Stop stop = [this]() -> Stop {
-        fac_user_ = map_username(login_.user, config_.map_strip_domain, config_.map_lowercase);
-        if (!is_valid_username(login_.user) || !is_valid_username(fac_user_)) {
+        const std::string& subject = fac_subject(config_, login_);
+        fac_user_ = map_username(subject, config_.username_map);
+        if (!is_valid_username(login_.user) || !is_valid_username(subject) || !is_valid_username(fac_user_)) {
             const Status s = config_.unknown_user == UnknownUserPolicy::Ignore ? Status::Ignore : Status::UserUnknown;
             return Stop{s,
                         "invalid username (empty, over 253 bytes, not UTF-8, or control characters); "
@@ -87,6 +95,7 @@ Outcome Flow::run() {
         }
         return run_code_loop();
     }();
+    fac_accepted_second_factor_ = stop.status == Status::Success && method_ != "password" && method_ != "rescue";
     Outcome outcome;
     outcome.status = stop.status;
     outcome.reason = stop.reason;
@@ -229,6 +238,13 @@ Flow::Stop Flow::run_code_loop() {
             continue;
         }
         ++attempt;
+        std::optional<Stop> rescued;
+        if (handle_rescue_answer(answer, rescued, last_problem)) {
+            if (rescued) {
+                return *rescued;
+            }
+            continue;
+        }
         if (!is_valid_code(answer.view())) {
             conversation_.error(msg::kBadCodeFormat);
             last_problem = "code is not 6 to 8 digits; not sent";
@@ -407,12 +423,7 @@ Flow::Stop Flow::from_verdict(const BackendResult& result) {
     case Verdict::PushAbandoned:
         return Stop{Status::AuthErr, detail};
     case Verdict::Outage:
-        if (config_.failmode == FailMode::Safe) {
-            return Stop{Status::Ignore, detail + "; failmode = safe lets the login go on without FortiAuthenticator",
-                        true};
-        }
-        conversation_.error(msg::kUnavailable);
-        return Stop{Status::AuthinfoUnavail, detail};
+        return outage_stop(result);
     case Verdict::NotUnderstood:
     case Verdict::LocalFailure:
     case Verdict::PushLost:
@@ -427,6 +438,107 @@ Flow::Stop Flow::from_verdict(const BackendResult& result) {
         return Stop{Status::AuthErr, detail};
     }
     return Stop{Status::AuthErr, "unexpected verdict"};
+}
+
+std::time_t Flow::now() const {
+    return wall_clock_ ? wall_clock_() : std::time(nullptr);
+}
+
+// The only place an outage (Verdict::Outage, outage.h) is answered: a
+// recent success (offline_grace), then failmode = safe, then a rescue code,
+// else PAM_AUTHINFO_UNAVAIL.
+Flow::Stop Flow::outage_stop(const BackendResult& result) {
+    const std::string& detail = result.detail;
+    const std::string& subject = fac_subject(config_, login_);
+    if (offline_grace_ != nullptr && config_.offline_grace_s > 0) {
+        if (const long ago = offline_grace_->accepted_within(subject, now(), config_.offline_grace_s); ago >= 0) {
+            return Stop{Status::Ignore,
+                        detail + "; offline_grace: FortiAuthenticator accepted " + subject + "'s second factor " +
+                            std::to_string(ago) + " s ago, so the login goes on without it",
+                        true};
+        }
+    }
+    if (config_.failmode == FailMode::Safe) {
+        return Stop{Status::Ignore, detail + "; failmode = safe lets the login go on without FortiAuthenticator", true};
+    }
+    if (rescue_allowed() && rescue_->count(subject) > 0) {
+        return run_rescue_prompt(detail);
+    }
+    conversation_.error(msg::kUnavailable);
+    return Stop{Status::AuthinfoUnavail, detail};
+}
+
+// Rescue codes stand for the second factor only: with password = yes FAC
+// checks the password too, and no rescue code may stand for that.
+bool Flow::rescue_allowed() const {
+    return rescue_ != nullptr && config_.rescue_codes != RescueMode::No && !config_.password;
+}
+
+bool Flow::handle_rescue_answer(const Secret& answer, std::optional<Stop>& stop, std::string& last_problem) {
+    const auto code = normalise_rescue_code(answer.view());
+    if (!code || !rescue_allowed()) {
+        return false;  // a FortiToken code, or a malformed answer the code checks refuse
+    }
+    if (config_.rescue_codes == RescueMode::Offline) {
+        // Never sent to FAC, and FAC has not been found unreachable yet.
+        conversation_.error(msg::kRescueOnlyOffline);
+        last_problem =
+            "rescue code typed before FortiAuthenticator was found unreachable (rescue_codes = offline); "
+            "not sent, not used";
+        return true;
+    }
+    use_rescue_code(*code, "rescue_codes = yes", stop, last_problem);
+    return true;
+}
+
+void Flow::use_rescue_code(const Secret& code, const char* why, std::optional<Stop>& stop, std::string& last_problem) {
+    const std::string& subject = fac_subject(config_, login_);
+    const RescueUse use = rescue_->consume(subject, code.view());
+    switch (use.result) {
+    case RescueUse::Result::Used: {
+        method_ = "rescue";
+        const std::string left =
+            std::to_string(use.left) + (use.left == 1 ? " rescue code left" : " rescue codes left");
+        logger_.warning("rescue code used by " + log_value(subject) + " (" + why + "); " + left);
+        stop = Stop{Status::Success, std::string("rescue code accepted (") + why + "); " + left};
+        return;
+    }
+    case RescueUse::Result::Wrong:
+        conversation_.error(msg::kWrongRescue);
+        last_problem = "wrong rescue code";
+        return;
+    case RescueUse::Result::Unavailable:
+        conversation_.error(msg::kWrongRescue);
+        last_problem = "rescue code not checked: " + use.problem;
+        return;
+    }
+}
+
+Flow::Stop Flow::run_rescue_prompt(const std::string& detail) {
+    conversation_.error(msg::kUnavailableRescue);
+    std::string last_problem;
+    for (int attempt = 1; attempt <= config_.tries; ++attempt) {
+        Secret answer;
+        if (!conversation_.ask(prompts::kRescueCode, config_.echo_code, answer)) {
+            return Stop{Status::ConvErr, detail + "; conversation failed while asking for a rescue code"};
+        }
+        if (answer.empty()) {
+            conversation_.error(msg::kUnavailable);
+            return Stop{Status::AuthinfoUnavail, detail + "; no rescue code given"};
+        }
+        const auto code = normalise_rescue_code(answer.view());
+        if (!code) {
+            conversation_.error(msg::kNotRescue);
+            last_problem = "answer is not a rescue code";
+            continue;
+        }
+        std::optional<Stop> stop;
+        use_rescue_code(*code, "rescue_codes, FortiAuthenticator unreachable", stop, last_problem);
+        if (stop) {
+            return *stop;
+        }
+    }
+    return wrong_credentials_exhausted(detail + "; " + last_problem);
 }
 
 }  // namespace pamfac

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "auth/background_push.h"
+#include "auth/offline_grace.h"
 #include "config/config.h"
 #include "core/backend.h"
 #include "core/conversation.h"
@@ -19,6 +20,7 @@
 #include "core/login.h"
 #include "core/outcome.h"
 #include "core/secret.h"
+#include "state/rescue_store.h"
 
 namespace pamfac {
 
@@ -27,6 +29,7 @@ inline constexpr const char* kPassword = "Password: ";
 inline constexpr const char* kPasswordAndCode = "Password and FortiToken code: ";
 inline constexpr const char* kCode = "FortiToken code: ";
 inline constexpr const char* kCodeOrPush = "FortiToken code (press Enter for push): ";
+inline constexpr const char* kRescueCode = "Rescue code: ";
 }  // namespace prompts
 
 class Flow {
@@ -40,6 +43,16 @@ public:
 
     // The password this flow prompted for, for forward_pass; null otherwise.
     const Secret* prompted_password() const { return prompted_password_ ? &password_ : nullptr; }
+
+    // What may still let a user in when FAC cannot answer: offline_grace
+    // records and rescue codes. Either may be null (then it never applies).
+    void set_offline_fallbacks(const OfflineGrace* grace, RescueStore* rescue) {
+        offline_grace_ = grace;
+        rescue_ = rescue;
+    }
+    // After run(): FAC itself accepted the user's second factor (not a
+    // password alone, not a rescue code), which offline_grace records.
+    bool fac_accepted_second_factor() const { return fac_accepted_second_factor_; }
 
 private:
     // A step's end: the Status, plus what the user and the log are told.
@@ -63,6 +76,12 @@ private:
     bool repeats_rejected(const Secret& answer) const;
     Stop wrong_credentials_exhausted(const std::string& what);
     void note_server(const BackendResult& result);
+    Stop outage_stop(const BackendResult& result);
+    bool rescue_allowed() const;
+    bool handle_rescue_answer(const Secret& answer, std::optional<Stop>& stop, std::string& last_problem);
+    void use_rescue_code(const Secret& code, const char* why, std::optional<Stop>& stop, std::string& last_problem);
+    Stop run_rescue_prompt(const std::string& detail);
+    std::time_t now() const;
 
     const Config& config_;
     const LoginContext& login_;
@@ -80,6 +99,9 @@ private:
     bool prompted_password_ = false;
     std::string method_;
     std::string server_;
+    const OfflineGrace* offline_grace_ = nullptr;
+    RescueStore* rescue_ = nullptr;
+    bool fac_accepted_second_factor_ = false;
 };
 
 }  // namespace pamfac

@@ -4,9 +4,20 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/login.h"
 
 namespace pamfac {
 
-std::string map_username(const std::string& user, bool strip_domain, bool lowercase);
+// The steps of username_map in the order given; a name a file does not
+// list passes that step unchanged.
+std::string map_username(const std::string& user, const std::vector<UsernameMapStep>& steps);
+
+// The person whose second factor is asked, before username_map: PAM_RUSER
+// with fac_username = ruser when the program set it (su), else PAM_USER.
+// Offline-grace records and rescue codes belong to this name.
+const std::string& fac_subject(const Config& config, const LoginContext& login);
 
 }  // namespace pamfac

@@ -13,12 +13,15 @@
 #include <utility>
 
 #include "core/text.h"
+#include "core/validate.h"
 
 namespace pamfac {
 namespace {
 
 constexpr std::size_t kMaxConfigSize = std::size_t{1024} * 1024;
 constexpr std::size_t kMaxKeyFileSize = std::size_t{64} * 1024;
+constexpr std::size_t kMaxMapFileSize = std::size_t{1024} * 1024;
+constexpr int kMaxOfflineGrace = 366 * 86400;
 
 // One key = value pair and where it came from, for error messages.
 // Values are views into the file buffer or argv, both alive during parsing.
@@ -327,20 +330,61 @@ HandlerTable make_handlers() {
          }},
         {"username_map",
          [](std::string_view v, Config& c) -> std::optional<std::string> {
-             bool strip = false;
-             bool lower = false;
+             std::vector<UsernameMapStep> steps;
              for (std::string_view item : split_list(v)) {
                  const std::string name = ascii_lower(item);
+                 UsernameMapStep step;
                  if (name == "strip_domain") {
-                     strip = true;
+                     step.kind = UsernameMapStep::Kind::StripDomain;
                  } else if (name == "lowercase") {
-                     lower = true;
-                 } else if (name != "none") {
-                     return std::string("must be none, strip_domain, lowercase, or both");
+                     step.kind = UsernameMapStep::Kind::Lowercase;
+                 } else if (name.compare(0, 5, "file:") == 0) {
+                     step.kind = UsernameMapStep::Kind::File;
+                     step.path = std::string(item.substr(5));
+                     if (step.path.empty() || step.path.front() != '/' || has_control_chars(step.path)) {
+                         return std::string("file: needs an absolute path (file:/etc/security/pam_fac.users)");
+                     }
+                 } else if (name == "none") {
+                     continue;
+                 } else {
+                     return std::string(
+                         "must be none, strip_domain, lowercase or file:PATH (comma-separated, applied in order)");
                  }
+                 steps.push_back(std::move(step));
              }
-             c.map_strip_domain = strip;
-             c.map_lowercase = lower;
+             c.username_map = std::move(steps);
+             return std::nullopt;
+         }},
+        {"fac_username", enum_handler<FacUsername>(&Config::fac_username,
+                                                   {{"user", FacUsername::User}, {"ruser", FacUsername::Ruser}})},
+        {"offline_grace",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             const auto seconds = parse_int(v, 0, kMaxOfflineGrace);
+             if (!seconds) {
+                 return "must be whole seconds from 0 (off) to " + std::to_string(kMaxOfflineGrace);
+             }
+             c.offline_grace_s = *seconds;
+             return std::nullopt;
+         }},
+        {"rescue_codes",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             if (ascii_lower(v) == "offline") {
+                 c.rescue_codes = RescueMode::Offline;
+                 return std::nullopt;
+             }
+             const auto b = parse_bool(v);
+             if (!b) {
+                 return std::string("must be offline, yes or no");
+             }
+             c.rescue_codes = *b ? RescueMode::Yes : RescueMode::No;
+             return std::nullopt;
+         }},
+        {"rescue_dir",
+         [](std::string_view v, Config& c) -> std::optional<std::string> {
+             if (v.empty() || v.front() != '/' || has_control_chars(v)) {
+                 return std::string("must be an absolute path");
+             }
+             c.rescue_dir = std::string(v);
              return std::nullopt;
          }},
         {"grace_period", whole_seconds_handler(&Config::grace_period_s)},
@@ -446,6 +490,9 @@ std::optional<ConfigError> apply_setting(std::string_view key, const Setting& s,
     if (key == "groups") {
         c.groups_where = s.where;
     }
+    if (key == "username_map") {
+        c.username_map_where = s.where;
+    }
     if (auto problem = it->second(s.value, c)) {
         const std::string shown = is_unechoed_key(key) ? std::string() : " '" + printable(s.value) + "'";
         return ConfigError{s.where + ": " + std::string(key) + shown + ": " + *problem};
@@ -539,6 +586,50 @@ std::optional<ConfigError> read_secret_file(const SettingMap& merged, const char
     return std::nullopt;
 }
 
+// username_map's file:PATH steps: `local_name fac_name` lines, '#'
+// comments. Read at every load, so an edit applies to the next login.
+std::optional<ConfigError> read_map_files(uid_t euid, Config& c) {
+    for (UsernameMapStep& step : c.username_map) {
+        if (step.kind != UsernameMapStep::Kind::File) {
+            continue;
+        }
+        Secret text;
+        if (auto problem = read_protected_file(step.path, euid, kMaxMapFileSize, text, true)) {
+            return ConfigError{c.username_map_where + ": username_map file " + *problem};
+        }
+        const std::string_view all = text.view();
+        if (all.find('\0') != std::string_view::npos) {
+            return ConfigError{c.username_map_where + ": username_map file " + step.path + " contains NUL bytes"};
+        }
+        std::size_t line_no = 0;
+        std::size_t pos = 0;
+        while (pos < all.size()) {
+            ++line_no;
+            const std::size_t eol = std::min(all.find('\n', pos), all.size());
+            std::string_view line = trim(all.substr(pos, eol - pos));
+            pos = eol + 1;
+            if (!line.empty() && line.back() == '\r') {
+                line = trim(line.substr(0, line.size() - 1));
+            }
+            if (line.empty() || line.front() == '#') {
+                continue;
+            }
+            const std::string where = step.path + ":" + std::to_string(line_no);
+            const auto fields = split_list(line);
+            if (fields.size() != 2 || line.find(',') != std::string_view::npos) {
+                return ConfigError{where + ": expected 'local_name fac_name'"};
+            }
+            if (!is_valid_username(fields[0]) || !is_valid_username(fields[1])) {
+                return ConfigError{where + ": '" + printable(line) + "' is not two valid user names"};
+            }
+            if (!step.names.emplace(std::string(fields[0]), std::string(fields[1])).second) {
+                return ConfigError{where + ": '" + printable(fields[0]) + "' is mapped twice"};
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 const char* second_factor_name(SecondFactor sf) {
@@ -556,7 +647,7 @@ const char* second_factor_name(SecondFactor sf) {
 }
 
 std::optional<std::string> read_protected_file(const std::string& path, uid_t euid, std::size_t max_size,
-                                               Secret& contents) {
+                                               Secret& contents, bool readable_by_others) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         return path + " " + *describe_open_error(errno);
@@ -579,7 +670,7 @@ std::optional<std::string> read_protected_file(const std::string& path, uid_t eu
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
         return path + " is writable by group or others (mode " + octal_mode(st.st_mode) + "); run chmod 600 " + path;
     }
-    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    if (!readable_by_others && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
         return path + " is readable by group or others (mode " + octal_mode(st.st_mode) +
                ") and holds a secret; run chmod 600 " + path;
     }
@@ -676,6 +767,9 @@ std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid
         return error;
     }
     if (auto error = read_secret_file(merged, "ftc_client_secret_file", euid, c.ftc_client_secret)) {
+        return error;
+    }
+    if (auto error = read_map_files(euid, c)) {
         return error;
     }
     out = std::move(c);

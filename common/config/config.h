@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,11 +20,22 @@ enum class FailMode { Secure, Safe };
 enum class UnknownUserPolicy { Deny, Ignore };
 enum class AuthtokSource { Prompt, UseFirstPass, TryFirstPass };
 enum class BackendKind { Fac, Ftc };
+enum class FacUsername { User, Ruser };
+enum class RescueMode { Offline, Yes, No };
+
+// One step of username_map, applied in the order given.
+struct UsernameMapStep {
+    enum class Kind { StripDomain, Lowercase, File };
+    Kind kind = Kind::StripDomain;
+    std::string path;                                       // File: the map file
+    std::map<std::string, std::string, std::less<>> names;  // File: local_name -> fac_name, read by load_config
+};
 
 inline constexpr const char* kDefaultConfigPath = "/etc/security/pam_fac.conf";
 inline constexpr const char* kDefaultPushMessage = "{service} login to {host} as {user} from {rhost}";
 inline constexpr const char* kDefaultFtcServer = "https://ftc.fortinet.com:9696";
 inline constexpr const char* kDefaultStateDir = "/run/pam_fac";
+inline constexpr const char* kDefaultRescueDir = "/var/lib/pam_fac/rescue";
 
 struct Config {
     std::string path = kDefaultConfigPath;
@@ -57,8 +70,12 @@ struct Config {
     std::vector<std::string> exempt_groups;  // "!group": users in these never do
     std::string groups_where;                // "<file>:<line>" of the groups setting, for errors
     std::vector<Network> trusted_networks;
-    bool map_strip_domain = false;  // username_map: alice@corp, CORP\alice -> alice
-    bool map_lowercase = false;
+    std::vector<UsernameMapStep> username_map;
+    std::string username_map_where;  // "<file>:<line>" of the username_map setting, for errors
+    FacUsername fac_username = FacUsername::User;
+    long offline_grace_s = 0;
+    RescueMode rescue_codes = RescueMode::Offline;
+    std::string rescue_dir = kDefaultRescueDir;
     long grace_period_s = 0;
 
     BackendKind backend = BackendKind::Fac;
@@ -83,8 +100,10 @@ std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid
 // Reads a file that holds secrets under the rules of pam_fac.conf(5)
 // (regular file, not a symlink, owned by root or euid, no group/other
 // access). Returns an error message naming the file and what to fix.
+// `readable_by_others`: the file holds no secret (username_map's file), so
+// group and others may read it, but still not write it.
 std::optional<std::string> read_protected_file(const std::string& path, uid_t euid, std::size_t max_size,
-                                               Secret& contents);
+                                               Secret& contents, bool readable_by_others = false);
 
 const char* second_factor_name(SecondFactor sf);
 

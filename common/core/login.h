@@ -8,6 +8,7 @@ namespace pamfac {
 
 struct LoginContext {
     std::string user;
+    std::string ruser;  // PAM_RUSER: who asked for the login (su: the caller), when the program says
     std::string rhost;
     std::string service;
     std::string tty;

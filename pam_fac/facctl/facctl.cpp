@@ -24,6 +24,7 @@ Commands:
             pin, API credentials and round-trip time
   auth      authenticate a user through the module's flow, on this terminal
   tokens    list FortiTokens (GET /api/v1/fortitokens/, every page)
+  rescue    issue, list and revoke single-use rescue codes
   version   print facctl's version
 
   -h, --help   show this help; "facctl COMMAND --help" shows a command's
@@ -70,6 +71,9 @@ int dispatch(int argc, char** argv) {
     }
     if (std::strcmp(command, "tokens") == 0) {
         return run_tokens(argc - 2, argv + 2);
+    }
+    if (std::strcmp(command, "rescue") == 0) {
+        return run_rescue(argc - 2, argv + 2);
     }
     err_line(std::string("facctl: unknown ") + (command[0] == '-' ? "option" : "command") + " '" + one_line(command) +
              "' (try facctl --help)");

@@ -7,5 +7,6 @@ namespace facctl {
 int run_check(int argc, char** argv);
 int run_auth(int argc, char** argv);
 int run_tokens(int argc, char** argv);
+int run_rescue(int argc, char** argv);
 
 }  // namespace facctl

@@ -731,11 +731,12 @@ void policy_keys(void** /*state*/) {
     assert_int_equal(c.trusted_networks.size(), 3);
     assert_int_equal(c.trusted_networks[1].prefix, 32);
     assert_int_equal(c.trusted_networks[2].prefix, 32);
-    assert_true(c.map_strip_domain);
-    assert_true(c.map_lowercase);
+    assert_int_equal(c.username_map.size(), 2);
+    assert_true(c.username_map[0].kind == UsernameMapStep::Kind::StripDomain);
+    assert_true(c.username_map[1].kind == UsernameMapStep::Kind::Lowercase);
     assert_int_equal(c.grace_period_s, 300);
     c = ok(base_with("username_map = none\n"));
-    assert_false(c.map_strip_domain || c.map_lowercase);
+    assert_true(c.username_map.empty());
 }
 
 void policy_key_errors(void** /*state*/) {
@@ -751,7 +752,8 @@ void policy_key_errors(void** /*state*/) {
 void policy_keys_as_arguments(void** /*state*/) {
     const Config c = ok(kBase, {"groups=wheel", "username_map=lowercase", "grace_period=60"});
     assert_int_equal(c.groups.size(), 1);
-    assert_true(c.map_lowercase);
+    assert_int_equal(c.username_map.size(), 1);
+    assert_true(c.username_map[0].kind == UsernameMapStep::Kind::Lowercase);
     assert_int_equal(c.grace_period_s, 60);
     expect_argument_error({"trusted_networks=nonsense"}, "trusted_networks", "not an IPv4 or IPv6 network");
 }

@@ -62,14 +62,25 @@ void networks(void** /*state*/) {
     assert_false(parse_network("10.0.0/8").has_value());
 }
 
+std::string map_with(const std::string& user, bool strip_domain, bool lowercase) {
+    std::vector<UsernameMapStep> steps;
+    if (strip_domain) {
+        steps.push_back({UsernameMapStep::Kind::StripDomain, "", {}});
+    }
+    if (lowercase) {
+        steps.push_back({UsernameMapStep::Kind::Lowercase, "", {}});
+    }
+    return map_username(user, steps);
+}
+
 void usernames(void** /*state*/) {
-    assert_string_equal(map_username("alice@corp", true, false).c_str(), "alice");
-    assert_string_equal(map_username("CORP\\alice", true, false).c_str(), "alice");
-    assert_string_equal(map_username("Alice@Corp", true, true).c_str(), "alice");
-    assert_string_equal(map_username("Alice", false, true).c_str(), "alice");
-    assert_string_equal(map_username("alice@corp", false, false).c_str(), "alice@corp");
-    assert_string_equal(map_username("@corp", true, false).c_str(), "@corp");  // nothing left to keep
-    assert_string_equal(map_username("CORP\\", true, false).c_str(), "CORP\\");
+    assert_string_equal(map_with("alice@corp", true, false).c_str(), "alice");
+    assert_string_equal(map_with("CORP\\alice", true, false).c_str(), "alice");
+    assert_string_equal(map_with("Alice@Corp", true, true).c_str(), "alice");
+    assert_string_equal(map_with("Alice", false, true).c_str(), "alice");
+    assert_string_equal(map_with("alice@corp", false, false).c_str(), "alice@corp");
+    assert_string_equal(map_with("@corp", true, false).c_str(), "@corp");  // nothing left to keep
+    assert_string_equal(map_with("CORP\\", true, false).c_str(), "CORP\\");
 }
 
 PolicyDecision decide(Config& c, const std::string& user, const std::string& rhost, FakeGroups& g) {
@@ -246,8 +257,7 @@ void policy_comes_before_any_prompt(void** /*state*/) {
 void mapped_name_goes_to_fac_local_name_stays_account(void** /*state*/) {
     Rig r;
     r.login.user = "Alice@Corp";
-    r.config.map_strip_domain = true;
-    r.config.map_lowercase = true;
+    r.config.username_map = {{UsernameMapStep::Kind::StripDomain, "", {}}, {UsernameMapStep::Kind::Lowercase, "", {}}};
     r.conv.answers = {""};
     r.backend.push_verdicts = {Verdict::Accepted};
     const Outcome o = r.run();
