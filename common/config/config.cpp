@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "core/text.h"
+#include "http/url.h"
 
 namespace pamfac {
 namespace {
@@ -85,53 +86,33 @@ std::vector<std::string_view> split_list(std::string_view v) {
 }
 
 // https://host[:port][/prefix], nothing else: no credentials in the URL, no
-// query, no fragment, no whitespace.
+// query, no fragment, no whitespace, no control characters.
 std::optional<std::string> check_server_url(std::string_view url) {
-    constexpr std::string_view scheme = "https://";
-    if (url.find('@') != std::string_view::npos) {
+    const UrlProblem problem = parse_server_url(url).problem;
+    if (problem == UrlProblem::Credentials) {
         // Never echoed: the part before '@' may be a password.
         return "a server URL must not contain credentials (user:password@); use api_user and api_key";
     }
-    const std::string shown = printable(url);
-    if (url.size() < scheme.size() || ascii_lower(url.substr(0, scheme.size())) != scheme) {
-        return "server '" + shown + "' must start with https:// (plain HTTP would expose the API key)";
+    const std::string shown = "server '" + printable(url) + "'";
+    switch (problem) {
+    case UrlProblem::None:
+        return std::nullopt;
+    case UrlProblem::WrongScheme:
+        return shown + " must start with https:// (plain HTTP would expose the API key)";
+    case UrlProblem::BadCharacter:
+        return shown + " contains a character not allowed in a server URL";
+    case UrlProblem::UnterminatedIpv6:
+        return shown + " has an unterminated IPv6 address";
+    case UrlProblem::NoHost:
+        return shown + " has no host name";
+    case UrlProblem::BadPort:
+        return shown + " has an invalid port";
+    case UrlProblem::Credentials:
+    case UrlProblem::Malformed:
+    case UrlProblem::NoPort:
+        break;
     }
-    for (char c : url) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '?' || c == '#' || c == '\\') {
-            return "server '" + shown + "' contains a character not allowed in a server URL";
-        }
-    }
-    const std::string_view rest = url.substr(scheme.size());
-    const std::string_view authority = rest.substr(0, rest.find('/'));
-    std::string_view host = authority;
-    std::string_view port;
-    bool has_port = false;
-    if (!authority.empty() && authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return "server '" + shown + "' has an unterminated IPv6 address";
-        }
-        host = authority.substr(1, close - 1);
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') {
-                return "server '" + shown + "' is not https://host[:port][/prefix]";
-            }
-            port = after.substr(1);
-            has_port = true;
-        }
-    } else if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-        has_port = true;
-    }
-    if (host.empty()) {
-        return "server '" + shown + "' has no host name";
-    }
-    if (has_port && !parse_int(port, 1, 65535)) {
-        return "server '" + shown + "' has an invalid port";
-    }
-    return std::nullopt;
+    return shown + " is not https://host[:port][/prefix]";
 }
 
 std::string strip_trailing_slashes(std::string_view url) {

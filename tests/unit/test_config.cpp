@@ -290,6 +290,16 @@ void server_bad_ipv6_refused(void** /*state*/) {
     expect_error_at("api_user = pam\napi_key = k\nserver = https://[::1]8443\n", 3, "server");
 }
 
+void server_c1_control_refused(void** /*state*/) {
+    // U+009C (UTF-8 c2 9c) in the host: found by fuzz_config, whose seed
+    // tests/fuzz/corpus/config/c1_in_server_host.conf keeps it.
+    const std::string m = expect_error_at("api_user = pam\napi_key = k\nserver = https://fac\xC2\x9C.example.com\n", 3,
+                                          "character not allowed");
+    assert_false(has_control_chars(m));
+    expect_error_at("api_user = pam\napi_key = k\nserver = https://fac.example.com/p\xC2\x85\n", 3,
+                    "character not allowed");
+}
+
 void server_empty_refused(void** /*state*/) {
     expect_error_at("api_user = pam\napi_key = k\nserver =\n", 3, "server");
     expect_error_at("api_user = pam\napi_key = k\nserver = , ,\n", 3, "server");
@@ -1209,6 +1219,7 @@ int main() {
         cmocka_unit_test(server_without_host_refused),
         cmocka_unit_test(server_bad_ipv6_refused),
         cmocka_unit_test(server_empty_refused),
+        cmocka_unit_test(server_c1_control_refused),
         cmocka_unit_test(api_user_value),
         cmocka_unit_test(api_user_empty_refused),
         cmocka_unit_test(api_key_value_kept_exactly),
