@@ -22,18 +22,26 @@ using namespace pamfac::testing;
 
 namespace {
 
+constexpr gid_t kWheel = 10;
+constexpr gid_t kAdmins = 20;
+constexpr gid_t kOps = 30;
+constexpr gid_t kUsers = 100;
+
 struct FakeGroups final : GroupDirectory {
-    std::map<std::string, std::vector<std::string>> members;  // user -> groups
-    std::vector<std::string> existing{"wheel", "admins", "ops", "users"};
-    std::optional<std::vector<std::string>> groups_of(const std::string& user) override {
+    std::map<std::string, std::vector<gid_t>> members;  // user -> group ids
+    std::map<std::string, gid_t> ids{{"wheel", kWheel}, {"admins", kAdmins}, {"ops", kOps}, {"users", kUsers}};
+    int name_lookups = 0;
+    std::optional<std::vector<gid_t>> group_ids_of(const std::string& user) override {
         const auto it = members.find(user);
         if (it == members.end()) {
             return std::nullopt;
         }
         return it->second;
     }
-    bool group_exists(const std::string& group) override {
-        return std::find(existing.begin(), existing.end(), group) != existing.end();
+    std::optional<gid_t> group_id(const std::string& group) override {
+        ++name_lookups;
+        const auto it = ids.find(group);
+        return it == ids.end() ? std::nullopt : std::optional<gid_t>(it->second);
     }
 };
 
@@ -81,7 +89,7 @@ PolicyDecision decide(Config& c, const std::string& user, const std::string& rho
 
 void groups_select_users(void** /*state*/) {
     FakeGroups g;
-    g.members = {{"alice", {"users", "wheel"}}, {"bob", {"users"}}, {"carol", {"wheel", "admins"}}};
+    g.members = {{"alice", {kUsers, kWheel}}, {"bob", {kUsers}}, {"carol", {kWheel, kAdmins}}};
     Config c;
     c.groups = {"wheel"};
     c.exempt_groups = {"admins"};
@@ -109,15 +117,50 @@ void groups_select_users(void** /*state*/) {
     assert_string_equal(d.reason.c_str(), "/etc/security/pam_fac.conf:7: group 'wheeel' does not exist");
 }
 
+void groups_compared_by_id(void** /*state*/) {
+    // Two names for one id, as /etc/group may hold ("wheel" and "admin",
+    // both 10): NSS names the id "wheel", so a comparison of names found
+    // nobody in the required group "admin" and let everyone skip FAC.
+    FakeGroups g;
+    g.ids["admin"] = kWheel;
+    g.members = {{"dave", {kUsers, kWheel}}, {"erin", {kUsers}}};
+    Config c;
+    c.groups = {"admin"};
+    assert_int_equal(static_cast<int>(decide(c, "dave", "", g).kind), static_cast<int>(PolicyDecision::Kind::Apply));
+    assert_int_equal(static_cast<int>(decide(c, "erin", "", g).kind), static_cast<int>(PolicyDecision::Kind::Skip));
+    // A group id the directory has no name for still counts.
+    g.members["frank"] = {kUsers, kOps};
+    g.ids.erase("users");
+    c.groups = {"ops"};
+    assert_int_equal(static_cast<int>(decide(c, "frank", "", g).kind), static_cast<int>(PolicyDecision::Kind::Apply));
+}
+
+void configured_groups_resolved_once(void** /*state*/) {
+    FakeGroups g;
+    g.members = {{"alice", {kUsers, kWheel, kOps, kAdmins, 4242, 4243}}};
+    Config c;
+    c.groups = {"wheel", "ops"};
+    c.exempt_groups = {"users"};
+    g.name_lookups = 0;
+    assert_int_equal(static_cast<int>(decide(c, "alice", "", g).kind), static_cast<int>(PolicyDecision::Kind::Skip));
+    assert_int_equal(g.name_lookups, 3);  // one per configured name, none per group of the user
+    // An exempt group that does not resolve is an error too, not skipped.
+    c.exempt_groups = {"nosuch"};
+    c.groups_where = "/etc/security/pam_fac.conf:9";
+    const PolicyDecision d = decide(c, "alice", "", g);
+    assert_int_equal(static_cast<int>(d.kind), static_cast<int>(PolicyDecision::Kind::Error));
+    assert_string_equal(d.reason.c_str(), "/etc/security/pam_fac.conf:9: group 'nosuch' does not exist");
+}
+
 void system_groups_through_nss(void** /*state*/) {
     // root and its group exist on every machine this runs on.
     NssGroupDirectory nss;
-    const auto groups = nss.groups_of("root");
-    assert_true(groups.has_value());
-    assert_true(std::find(groups->begin(), groups->end(), "root") != groups->end());
-    assert_true(nss.group_exists("root"));
-    assert_false(nss.group_exists("no-such-group-pamfac"));
-    assert_false(nss.groups_of("no-such-user-pamfac").has_value());
+    const auto gids = nss.group_ids_of("root");
+    assert_true(gids.has_value());
+    assert_true(std::find(gids->begin(), gids->end(), gid_t{0}) != gids->end());
+    assert_true(nss.group_id("root") == std::optional<gid_t>(0));
+    assert_false(nss.group_id("no-such-group-pamfac").has_value());
+    assert_false(nss.group_ids_of("no-such-user-pamfac").has_value());
 }
 
 void trusted_networks_skip(void** /*state*/) {
@@ -181,7 +224,7 @@ struct Rig {
         login.rhost = "192.0.2.1";
         login.service = "sshd";
         config.state_dir = dir.path + "/state";
-        groups.members = {{"alice", {"users"}}};
+        groups.members = {{"alice", {kUsers}}};
     }
     Outcome run() {
         Authenticator a(config, login, conv, backend, logger, groups, geteuid(), [this] { return now; });
@@ -266,6 +309,8 @@ int main() {
         cmocka_unit_test(usernames),
         cmocka_unit_test(groups_select_users),
         cmocka_unit_test(system_groups_through_nss),
+        cmocka_unit_test(groups_compared_by_id),
+        cmocka_unit_test(configured_groups_resolved_once),
         cmocka_unit_test(trusted_networks_skip),
         cmocka_unit_test(grace_records),
         cmocka_unit_test(grace_period_skips_the_second_login),
