@@ -40,9 +40,7 @@ Outcome Authenticator::run() {
             return skipped;
         }
         if (config_.grace_period_s > 0) {
-            if (const long left =
-                    grace.seconds_left(login_.user, login_.rhost, login_.service, now, config_.grace_period_s);
-                left > 0) {
+            if (const long left = grace.seconds_left(grace_key(login_), now, config_.grace_period_s); left > 0) {
                 Outcome skipped;
                 skipped.status = Status::Ignore;
                 skipped.reason = "within grace_period (" + std::to_string(left) + " s left)";
@@ -53,7 +51,7 @@ Outcome Authenticator::run() {
     }
     Outcome outcome = flow_.run();
     if (outcome.status == Status::Success && config_.grace_period_s > 0) {
-        grace.remember(login_.user, login_.rhost, login_.service, now + config_.grace_period_s, now);
+        grace.remember(grace_key(login_), now + config_.grace_period_s, now);
     }
     outcome.elapsed_ms = elapsed();
     return outcome;

@@ -9,6 +9,7 @@ namespace pamfac {
 struct LoginContext {
     std::string user;
     std::string rhost;
+    std::string ruser;  // PAM_RUSER: who asked, when the program says (su, sudo)
     std::string service;
     std::string tty;
     std::string host;               // this machine's name, for push messages

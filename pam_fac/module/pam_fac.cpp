@@ -70,6 +70,7 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     LoginContext login;
     login.user = (user_rc == PAM_SUCCESS && user != nullptr) ? user : "";
     login.rhost = string_item(pamh, PAM_RHOST);
+    login.ruser = string_item(pamh, PAM_RUSER);
     login.service = string_item(pamh, PAM_SERVICE);
     login.tty = string_item(pamh, PAM_TTY);
     login.host = host_name();

@@ -189,24 +189,59 @@ struct TempDir {
     }
 };
 
+GraceKey key(const std::string& user, const std::string& rhost, const std::string& service) {
+    return GraceKey{user, rhost, service, "", ""};
+}
+
 void grace_records(void** /*state*/) {
     TempDir dir;
     ListLogger log;
     GraceRecords grace(dir.path + "/state", geteuid(), log);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 0);
-    grace.remember("alice", "192.0.2.1", "sshd", 1060, 1000);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 60);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1059, 3600), 1);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1060, 3600), 0);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.2", "sshd", 1000, 3600), 0);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sudo", 1000, 3600), 0);
-    assert_int_equal(grace.seconds_left("bob", "192.0.2.1", "sshd", 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1000, 3600), 0);
+    grace.remember(key("alice", "192.0.2.1", "sshd"), 1060, 1000);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1000, 3600), 60);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1059, 3600), 1);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1060, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.2", "sshd"), 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sudo"), 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("bob", "192.0.2.1", "sshd"), 1000, 3600), 0);
     // Expired records are removed when the next one is written.
-    grace.remember("bob", "192.0.2.9", "sshd", 3000, 2000);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 0);
-    assert_int_equal(grace.seconds_left("bob", "192.0.2.9", "sshd", 2000, 3600), 1000);
+    grace.remember(key("bob", "192.0.2.9", "sshd"), 3000, 2000);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("bob", "192.0.2.9", "sshd"), 2000, 3600), 1000);
     // A shorter grace_period now in force caps the period already running.
-    assert_int_equal(grace.seconds_left("bob", "192.0.2.9", "sshd", 2000, 60), 60);
+    assert_int_equal(grace.seconds_left(key("bob", "192.0.2.9", "sshd"), 2000, 60), 60);
+}
+
+void grace_key_without_rhost_holds_ruser_and_tty(void** /*state*/) {
+    LoginContext su;
+    su.user = "root";
+    su.service = "su";
+    su.ruser = "alice";
+    su.tty = "/dev/pts/1";
+    const GraceKey k = grace_key(su);
+    assert_string_equal(k.ruser.c_str(), "alice");
+    assert_string_equal(k.tty.c_str(), "/dev/pts/1");
+    // With a remote host, that host is the key (sshd's tty is "ssh").
+    LoginContext ssh = su;
+    ssh.rhost = "192.0.2.1";
+    assert_true(grace_key(ssh).ruser.empty());
+    assert_true(grace_key(ssh).tty.empty());
+    assert_string_equal(grace_key(ssh).rhost.c_str(), "192.0.2.1");
+}
+
+void grace_without_rhost_is_tied_to_ruser_and_tty(void** /*state*/) {
+    // alice's "su root" with a code on pts/1 does not let mallory's
+    // "su root" on pts/7, or mallory's on pts/1 afterwards, skip FAC.
+    TempDir dir;
+    ListLogger log;
+    GraceRecords grace(dir.path + "/state", geteuid(), log);
+    grace.remember(GraceKey{"root", "", "su", "alice", "/dev/pts/1"}, 1060, 1000);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "alice", "/dev/pts/1"}, 1000, 3600), 60);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "mallory", "/dev/pts/7"}, 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "alice", "/dev/pts/7"}, 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "mallory", "/dev/pts/1"}, 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "", ""}, 1000, 3600), 0);
 }
 
 struct Rig {
@@ -247,6 +282,29 @@ void grace_period_skips_the_second_login(void** /*state*/) {
     r.conv.answers = {"123456"};
     r.backend.check_verdicts = {Verdict::Accepted};
     assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(r.backend.checks.size(), 2);
+}
+
+void grace_period_without_rhost_needs_the_same_ruser_and_tty(void** /*state*/) {
+    Rig r;
+    r.login.rhost.clear();
+    r.login.service = "su";
+    r.login.ruser = "alice";
+    r.login.tty = "/dev/pts/1";
+    r.config.grace_period_s = 60;
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    r.login.ruser = "mallory";
+    r.login.tty = "/dev/pts/7";
+    r.conv.answers = {"000000"};
+    r.config.tries = 1;
+    r.backend.check_verdicts = {Verdict::WrongCredentials};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+    assert_int_equal(r.backend.checks.size(), 2);  // FAC was asked again
+    r.login.ruser = "alice";
+    r.login.tty = "/dev/pts/1";
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Ignore));
     assert_int_equal(r.backend.checks.size(), 2);
 }
 
@@ -313,6 +371,9 @@ int main() {
         cmocka_unit_test(configured_groups_resolved_once),
         cmocka_unit_test(trusted_networks_skip),
         cmocka_unit_test(grace_records),
+        cmocka_unit_test(grace_key_without_rhost_holds_ruser_and_tty),
+        cmocka_unit_test(grace_without_rhost_is_tied_to_ruser_and_tty),
+        cmocka_unit_test(grace_period_without_rhost_needs_the_same_ruser_and_tty),
         cmocka_unit_test(grace_period_skips_the_second_login),
         cmocka_unit_test(failures_and_skips_never_start_a_grace_period),
         cmocka_unit_test(policy_comes_before_any_prompt),
