@@ -72,7 +72,7 @@ long GraceRecords::seconds_left(const GraceKey& key, std::time_t now, long perio
 
 void GraceRecords::remember(const GraceKey& key, std::time_t expires_at, std::time_t now) {
     if (auto problem = prepare_state_dir(dir_, euid_)) {
-        logger_.warning(*problem + "; grace_period cannot be recorded");
+        logger_.warning(problem->message + "; grace_period cannot be recorded");
         return;
     }
     if (DIR* dir = opendir(dir_.c_str())) {
@@ -106,7 +106,7 @@ void GraceRecords::remember(const GraceKey& key, std::time_t expires_at, std::ti
         return;
     }
     if (auto problem = replace_state_file(dir_, record_name(key), text.view())) {
-        logger_.warning(*problem + "; grace_period not recorded");
+        logger_.warning(problem->message + "; grace_period not recorded");
     }
 }
 

@@ -78,13 +78,13 @@ struct ConfigError {
 
 // Reads the file named by conf= (or the default) and applies the module
 // arguments on top. `euid` is the uid allowed to own the file besides root.
-std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid_t euid, Config& out);
+[[nodiscard]] std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid_t euid, Config& out);
 
 // Reads a file that holds secrets under the rules of pam_fac.conf(5)
 // (regular file, not a symlink, owned by root or euid, no group/other
 // access). Returns an error message naming the file and what to fix.
-std::optional<std::string> read_protected_file(const std::string& path, uid_t euid, std::size_t max_size,
-                                               Secret& contents);
+[[nodiscard]] std::optional<std::string> read_protected_file(const std::string& path, uid_t euid, std::size_t max_size,
+                                                             Secret& contents);
 
 const char* second_factor_name(SecondFactor sf);
 
