@@ -292,7 +292,7 @@ void server_bad_ipv6_refused(void** /*state*/) {
 
 void server_c1_control_refused(void** /*state*/) {
     // U+009C (UTF-8 c2 9c) in the host: found by fuzz_config, whose seed
-    // tests/fuzz/corpus/config/c1_in_server_host.conf keeps it.
+    // tests/fuzz/corpus/config/regression_c1_in_server_host.conf keeps it.
     const std::string m = expect_error_at("api_user = pam\napi_key = k\nserver = https://fac\xC2\x9C.example.com\n", 3,
                                           "character not allowed");
     assert_false(has_control_chars(m));
