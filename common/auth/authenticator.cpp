@@ -45,9 +45,7 @@ Outcome Authenticator::run() {
             return skipped;
         }
         if (config_.grace_period_s > 0) {
-            if (const long left =
-                    grace.seconds_left(login_.user, login_.rhost, login_.service, now, config_.grace_period_s);
-                left > 0) {
+            if (const long left = grace.seconds_left(grace_key(login_), now, config_.grace_period_s); left > 0) {
                 Outcome skipped;
                 skipped.status = Status::Ignore;
                 skipped.reason = "within grace_period (" + std::to_string(left) + " s left)";
@@ -58,7 +56,7 @@ Outcome Authenticator::run() {
     }
     Outcome outcome = flow_.run();
     if (outcome.status == Status::Success && config_.grace_period_s > 0) {
-        grace.remember(login_.user, login_.rhost, login_.service, now + config_.grace_period_s, now);
+        grace.remember(grace_key(login_), now + config_.grace_period_s, now);
     }
     if (config_.offline_grace_s > 0 && flow_.fac_accepted_second_factor()) {
         offline_grace_.remember(fac_subject(config_, login_), now, config_.offline_grace_s);

@@ -157,6 +157,10 @@ Flow::Stop Flow::run_otp_append() {
         } else if (!conversation_.ask(prompts::kPasswordAndCode, false, answer)) {
             return Stop{Status::ConvErr, "conversation failed while asking for the password and code"};
         }
+        if (!appended_answer_fits(answer.view())) {
+            conversation_.error(msg::kPasswordTooLong);
+            return Stop{Status::AuthErr, "answer longer than 520 bytes (password 512, code 8); not sent"};
+        }
         if (!ends_with_code(answer.view())) {
             conversation_.error(msg::kBadAppendedAnswer);
             last_problem = "answer does not end with a 6 to 8 digit code; not sent";

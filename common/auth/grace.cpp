@@ -18,14 +18,14 @@ namespace {
 
 constexpr const char* kPrefix = "grace-";
 
-std::string record_name(const std::string& user, const std::string& rhost, const std::string& service) {
+std::string record_name(const GraceKey& key) {
     // 0xFF never occurs in UTF-8, so the parts cannot run into each other.
-    return state_record_name(kPrefix, user + '\xff' + rhost + '\xff' + service);
+    return state_record_name(
+        kPrefix, key.user + '\xff' + key.rhost + '\xff' + key.service + '\xff' + key.ruser + '\xff' + key.tty);
 }
 
 // The record's expiry when it matches the key exactly, else 0.
-std::time_t matching_expiry(const std::string& text, const std::string& user, const std::string& rhost,
-                            const std::string& service) {
+std::time_t matching_expiry(const std::string& text, const GraceKey& key) {
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
     if (doc.HasParseError() || !doc.IsObject()) {
@@ -36,7 +36,8 @@ std::time_t matching_expiry(const std::string& text, const std::string& user, co
                    ? std::string(doc[name].GetString(), doc[name].GetStringLength())
                    : std::string("\x01");  // never equal to a valid value
     };
-    if (field("user") != user || field("rhost") != rhost || field("service") != service || !doc.HasMember("expires") ||
+    if (field("user") != key.user || field("rhost") != key.rhost || field("service") != key.service ||
+        field("ruser") != key.ruser || field("tty") != key.tty || !doc.HasMember("expires") ||
         !doc["expires"].IsInt64()) {
         return 0;
     }
@@ -45,28 +46,33 @@ std::time_t matching_expiry(const std::string& text, const std::string& user, co
 
 }  // namespace
 
+GraceKey grace_key(const LoginContext& login) {
+    if (!login.rhost.empty()) {
+        return GraceKey{login.user, login.rhost, login.service, "", ""};
+    }
+    return GraceKey{login.user, "", login.service, login.ruser, login.tty};
+}
+
 GraceRecords::GraceRecords(std::string state_dir, uid_t euid, Logger& logger)
     : dir_(std::move(state_dir)), euid_(euid), logger_(logger) {}
 
-long GraceRecords::seconds_left(const std::string& user, const std::string& rhost, const std::string& service,
-                                std::time_t now, long period) const {
+long GraceRecords::seconds_left(const GraceKey& key, std::time_t now, long period) const {
     if (prepare_state_dir(dir_, euid_)) {
         return 0;  // an unsafe state_dir is not trusted for reading either
     }
-    const auto record = read_state_file(dir_, record_name(user, rhost, service), euid_);
+    const auto record = read_state_file(dir_, record_name(key), euid_);
     if (!record) {
         return 0;
     }
-    const std::time_t expires = matching_expiry(std::string(record->view()), user, rhost, service);
+    const std::time_t expires = matching_expiry(std::string(record->view()), key);
     // Capped by the period in force: lowering grace_period shortens the
     // periods already running.
     return expires > now ? std::min(static_cast<long>(expires - now), period) : 0;
 }
 
-void GraceRecords::remember(const std::string& user, const std::string& rhost, const std::string& service,
-                            std::time_t expires_at, std::time_t now) {
+void GraceRecords::remember(const GraceKey& key, std::time_t expires_at, std::time_t now) {
     if (auto problem = prepare_state_dir(dir_, euid_)) {
-        logger_.warning(*problem + "; grace_period cannot be recorded");
+        logger_.warning(problem->message + "; grace_period cannot be recorded");
         return;
     }
     if (DIR* dir = opendir(dir_.c_str())) {
@@ -89,16 +95,18 @@ void GraceRecords::remember(const std::string& user, const std::string& rhost, c
     }
     Secret text;
     JsonObjectBuilder json(text);
-    json.add("user", user);
-    json.add("rhost", rhost);
-    json.add("service", service);
+    json.add("user", key.user);
+    json.add("rhost", key.rhost);
+    json.add("service", key.service);
+    json.add("ruser", key.ruser);
+    json.add("tty", key.tty);
     json.add_integer("expires", static_cast<std::int64_t>(expires_at));
     if (!json.finish()) {
-        logger_.warning("grace_period not recorded: user, rhost or service is not UTF-8");
+        logger_.warning("grace_period not recorded: user, rhost, service, ruser or tty is not UTF-8");
         return;
     }
-    if (auto problem = replace_state_file(dir_, record_name(user, rhost, service), text.view())) {
-        logger_.warning(*problem + "; grace_period not recorded");
+    if (auto problem = replace_state_file(dir_, record_name(key), text.view())) {
+        logger_.warning(problem->message + "; grace_period not recorded");
     }
 }
 

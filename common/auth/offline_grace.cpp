@@ -54,7 +54,7 @@ long OfflineGrace::accepted_within(const std::string& user, std::time_t now, lon
 
 void OfflineGrace::remember(const std::string& user, std::time_t now, long grace) {
     if (auto problem = prepare_state_dir(dir_, euid_)) {
-        logger_.warning(*problem + "; offline_grace cannot be recorded");
+        logger_.warning(problem->message + "; offline_grace cannot be recorded");
         return;
     }
     if (DIR* dir = opendir(dir_.c_str())) {
@@ -79,7 +79,7 @@ void OfflineGrace::remember(const std::string& user, std::time_t now, long grace
         return;
     }
     if (auto problem = replace_state_file(dir_, state_record_name(kPrefix, user), text.view())) {
-        logger_.warning(*problem + "; offline_grace not recorded");
+        logger_.warning(problem->message + "; offline_grace not recorded");
     }
 }
 

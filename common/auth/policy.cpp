@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "core/network.h"
 
@@ -28,7 +29,7 @@ bool nss_lookup(std::vector<char>& buf, Lookup lookup) {
 
 }  // namespace
 
-std::optional<std::vector<std::string>> NssGroupDirectory::groups_of(const std::string& user) {
+std::optional<std::vector<gid_t>> NssGroupDirectory::group_ids_of(const std::string& user) {
     passwd pw{};
     passwd* found = nullptr;
     std::vector<char> buf;
@@ -47,25 +48,18 @@ std::optional<std::vector<std::string>> NssGroupDirectory::groups_of(const std::
         gids.resize(static_cast<std::size_t>(count));
     }
     gids.resize(static_cast<std::size_t>(count));
-    std::vector<std::string> names;
-    for (gid_t gid : gids) {
-        group gr{};
-        group* g = nullptr;
-        if (nss_lookup(buf, [&](std::vector<char>& b) { return getgrgid_r(gid, &gr, b.data(), b.size(), &g); }) &&
-            g != nullptr) {
-            names.emplace_back(g->gr_name);  // copied while buf still holds it
-        }
-    }
-    return names;
+    return gids;
 }
 
-bool NssGroupDirectory::group_exists(const std::string& name) {
+std::optional<gid_t> NssGroupDirectory::group_id(const std::string& name) {
     group gr{};
     group* g = nullptr;
     std::vector<char> buf;
-    return nss_lookup(buf,
-                      [&](std::vector<char>& b) { return getgrnam_r(name.c_str(), &gr, b.data(), b.size(), &g); }) &&
-           g != nullptr;
+    if (!nss_lookup(buf, [&](std::vector<char>& b) { return getgrnam_r(name.c_str(), &gr, b.data(), b.size(), &g); }) ||
+        g == nullptr) {
+        return std::nullopt;
+    }
+    return g->gr_gid;
 }
 
 PolicyDecision decide_policy(const Config& config, const LoginContext& login, GroupDirectory& directory) {
@@ -78,28 +72,33 @@ PolicyDecision decide_policy(const Config& config, const LoginContext& login, Gr
     if (config.groups.empty() && config.exempt_groups.empty()) {
         return {Kind::Apply, ""};
     }
-    // A group name that does not exist is a typo: refusing it beats
-    // silently selecting nobody.
-    for (const auto* list : {&config.groups, &config.exempt_groups}) {
-        for (const std::string& name : *list) {
-            if (!directory.group_exists(name)) {
+    // Each configured name resolved once. One that does not exist is a
+    // typo: refusing it beats silently selecting nobody.
+    std::vector<gid_t> required;
+    std::vector<gid_t> exempt;  // in the order of config.exempt_groups
+    for (const auto& [names, gids] :
+         {std::pair{&config.groups, &required}, std::pair{&config.exempt_groups, &exempt}}) {
+        for (const std::string& name : *names) {
+            const std::optional<gid_t> gid = directory.group_id(name);
+            if (!gid) {
                 return {Kind::Error, config.groups_where + ": group '" + name + "' does not exist"};
             }
+            gids->push_back(*gid);
         }
     }
-    const std::optional<std::vector<std::string>> member_of = directory.groups_of(login.user);
+    const std::optional<std::vector<gid_t>> member_of = directory.group_ids_of(login.user);
     if (!member_of) {
         return {Kind::Apply, ""};  // no local account to judge: FAC decides
     }
-    const auto in = [&member_of](const std::string& name) {
-        return std::find(member_of->begin(), member_of->end(), name) != member_of->end();
+    const auto in = [&member_of](gid_t gid) {
+        return std::find(member_of->begin(), member_of->end(), gid) != member_of->end();
     };
-    for (const std::string& name : config.exempt_groups) {
-        if (in(name)) {
-            return {Kind::Skip, "user is in exempt group " + name};
+    for (std::size_t i = 0; i < exempt.size(); ++i) {
+        if (in(exempt[i])) {
+            return {Kind::Skip, "user is in exempt group " + config.exempt_groups[i]};
         }
     }
-    if (!config.groups.empty() && std::none_of(config.groups.begin(), config.groups.end(), in)) {
+    if (!required.empty() && std::none_of(required.begin(), required.end(), in)) {
         return {Kind::Skip, "user is in none of the groups that need FAC"};
     }
     return {Kind::Apply, ""};

@@ -14,6 +14,7 @@
 
 #include "core/text.h"
 #include "core/validate.h"
+#include "http/url.h"
 
 namespace pamfac {
 namespace {
@@ -30,10 +31,31 @@ struct Setting {
     std::string where;
 };
 
-// Values never repeated in error messages: secrets, and server lists, whose
-// own messages quote the offending URL (and never one with credentials).
-bool is_unechoed_key(std::string_view key) {
-    return key == "api_key" || key == "ftc_client_secret" || key == "server";
+// A value as an error message may repeat it: never a secret, nor a server
+// list, whose own messages quote the offending URL (and never one with
+// credentials); a proxy URL without its user:password@.
+std::string shown_value(std::string_view key, std::string_view value) {
+    if (key == "api_key" || key == "ftc_client_secret" || key == "server") {
+        return "";
+    }
+    return " '" + printable(key == "http_proxy" ? redact_userinfo(value) : std::string(value)) + "'";
+}
+
+// Secrets never come from a stack line: /etc/pam.d is world-readable.
+bool is_secret_key(std::string_view key) {
+    return key == "api_key" || key == "ftc_client_secret";
+}
+
+// Every key that names a file or directory: relative paths would be resolved
+// against the calling program's working directory (under sudo, the user's).
+std::optional<std::string> check_path(std::string_view v) {
+    if (v.empty() || v.front() != '/') {
+        return std::string("needs an absolute path");
+    }
+    if (has_control_chars(v)) {
+        return std::string("must not contain control characters");
+    }
+    return std::nullopt;
 }
 
 std::optional<bool> parse_bool(std::string_view v) {
@@ -88,53 +110,57 @@ std::vector<std::string_view> split_list(std::string_view v) {
 }
 
 // https://host[:port][/prefix], nothing else: no credentials in the URL, no
-// query, no fragment, no whitespace.
+// query, no fragment, no whitespace, no control characters.
 std::optional<std::string> check_server_url(std::string_view url) {
-    constexpr std::string_view scheme = "https://";
-    if (url.find('@') != std::string_view::npos) {
+    const UrlProblem problem = parse_server_url(url).problem;
+    if (problem == UrlProblem::Credentials) {
         // Never echoed: the part before '@' may be a password.
         return "a server URL must not contain credentials (user:password@); use api_user and api_key";
     }
-    const std::string shown = printable(url);
-    if (url.size() < scheme.size() || ascii_lower(url.substr(0, scheme.size())) != scheme) {
-        return "server '" + shown + "' must start with https:// (plain HTTP would expose the API key)";
+    const std::string shown = "server '" + printable(url) + "'";
+    switch (problem) {
+    case UrlProblem::None:
+        return std::nullopt;
+    case UrlProblem::WrongScheme:
+        return shown + " must start with https:// (plain HTTP would expose the API key)";
+    case UrlProblem::BadCharacter:
+        return shown + " contains a character not allowed in a server URL";
+    case UrlProblem::UnterminatedIpv6:
+        return shown + " has an unterminated IPv6 address";
+    case UrlProblem::NoHost:
+        return shown + " has no host name";
+    case UrlProblem::BadPort:
+        return shown + " has an invalid port";
+    case UrlProblem::Credentials:
+    case UrlProblem::Malformed:
+    case UrlProblem::NoPort:
+        break;
     }
-    for (char c : url) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '?' || c == '#' || c == '\\') {
-            return "server '" + shown + "' contains a character not allowed in a server URL";
-        }
+    return shown + " is not https://host[:port][/prefix]";
+}
+
+// http_proxy: checked when the config is read, not at the first login. The
+// caller shows the value without its userinfo (shown_value).
+std::optional<std::string> check_proxy_url(std::string_view url) {
+    switch (parse_proxy_url(url).problem) {
+    case UrlProblem::None:
+        return std::nullopt;
+    case UrlProblem::WrongScheme:
+        return std::string("must start with http://, https://, socks5:// or socks5h://");
+    case UrlProblem::NoPort:
+        return std::string("needs a port (scheme://host:port)");
+    case UrlProblem::BadPort:
+        return std::string("has an invalid port");
+    case UrlProblem::NoHost:
+        return std::string("has no host name");
+    case UrlProblem::BadCharacter:
+        return std::string("contains a character not allowed in a proxy URL");
+    case UrlProblem::Credentials:
+    case UrlProblem::UnterminatedIpv6:
+    case UrlProblem::Malformed:
+        break;
     }
-    const std::string_view rest = url.substr(scheme.size());
-    const std::string_view authority = rest.substr(0, rest.find('/'));
-    std::string_view host = authority;
-    std::string_view port;
-    bool has_port = false;
-    if (!authority.empty() && authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return "server '" + shown + "' has an unterminated IPv6 address";
-        }
-        host = authority.substr(1, close - 1);
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') {
-                return "server '" + shown + "' is not https://host[:port][/prefix]";
-            }
-            port = after.substr(1);
-            has_port = true;
-        }
-    } else if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-        has_port = true;
-    }
-    if (host.empty()) {
-        return "server '" + shown + "' has no host name";
-    }
-    if (has_port && !parse_int(port, 1, 65535)) {
-        return "server '" + shown + "' has an invalid port";
-    }
-    return std::nullopt;
+    return std::string("is not scheme://[user:password@]host:port (percent-encode '/', '?' and '#' in the password)");
 }
 
 std::string strip_trailing_slashes(std::string_view url) {
@@ -194,6 +220,21 @@ Handler string_handler(std::string Config::*field, bool allow_empty) {
         }
         if (has_control_chars(v)) {
             return std::string("must not contain control characters");
+        }
+        // Sent in JSON or HTTP headers: anything else fails every login later.
+        if (!is_valid_utf8(v)) {
+            return std::string("must be valid UTF-8");
+        }
+        c.*field = std::string(v);
+        return std::nullopt;
+    };
+}
+
+// A string that `check` accepts: paths, the proxy URL.
+Handler checked_handler(std::string Config::*field, std::optional<std::string> (*check)(std::string_view)) {
+    return [field, check](std::string_view v, Config& c) -> std::optional<std::string> {
+        if (auto problem = check(v)) {
+            return problem;
         }
         c.*field = std::string(v);
         return std::nullopt;
@@ -271,8 +312,8 @@ HandlerTable make_handlers() {
         {"unknown_user",
          enum_handler<UnknownUserPolicy>(&Config::unknown_user,
                                          {{"deny", UnknownUserPolicy::Deny}, {"ignore", UnknownUserPolicy::Ignore}})},
-        {"ca_file", string_handler(&Config::ca_file, false)},
-        {"ca_path", string_handler(&Config::ca_path, false)},
+        {"ca_file", checked_handler(&Config::ca_file, check_path)},
+        {"ca_path", checked_handler(&Config::ca_path, check_path)},
         {"pinned_pubkey",
          [](std::string_view v, Config& c) -> std::optional<std::string> {
              std::size_t start = 0;
@@ -288,7 +329,7 @@ HandlerTable make_handlers() {
              return std::nullopt;
          }},
         {"tls_verify", bool_handler(&Config::tls_verify)},
-        {"http_proxy", string_handler(&Config::http_proxy, false)},
+        {"http_proxy", checked_handler(&Config::http_proxy, check_proxy_url)},
         {"user_agent", string_handler(&Config::user_agent, false)},
         {"debug", bool_handler(&Config::debug)},
         {"autopush", bool_handler(&Config::autopush)},
@@ -379,14 +420,7 @@ HandlerTable make_handlers() {
              c.rescue_codes = *b ? RescueMode::Yes : RescueMode::No;
              return std::nullopt;
          }},
-        {"rescue_dir",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             if (v.empty() || v.front() != '/' || has_control_chars(v)) {
-                 return std::string("must be an absolute path");
-             }
-             c.rescue_dir = std::string(v);
-             return std::nullopt;
-         }},
+        {"rescue_dir", checked_handler(&Config::rescue_dir, check_path)},
         {"grace_period", whole_seconds_handler(&Config::grace_period_s)},
         {"server_retry_after", whole_seconds_handler(&Config::server_retry_after_s)},
         {"state_dir",
@@ -483,7 +517,11 @@ std::optional<ConfigError> apply_setting(std::string_view key, const Setting& s,
     const auto it = table.find(key);
     if (it == table.end()) {
         if (key == "api_key_file" || key == "ftc_client_secret_file") {
-            return std::nullopt;  // read after the others, under the file rules
+            // Read after the others, under the file rules.
+            if (auto problem = check_path(s.value)) {
+                return ConfigError{s.where + ": " + std::string(key) + " " + *problem};
+            }
+            return std::nullopt;
         }
         return ConfigError{s.where + ": unknown key '" + printable(key) + "'"};
     }
@@ -494,8 +532,7 @@ std::optional<ConfigError> apply_setting(std::string_view key, const Setting& s,
         c.username_map_where = s.where;
     }
     if (auto problem = it->second(s.value, c)) {
-        const std::string shown = is_unechoed_key(key) ? std::string() : " '" + printable(s.value) + "'";
-        return ConfigError{s.where + ": " + std::string(key) + shown + ": " + *problem};
+        return ConfigError{s.where + ": " + std::string(key) + shown_value(key, s.value) + ": " + *problem};
     }
     return std::nullopt;
 }
@@ -571,9 +608,6 @@ std::optional<ConfigError> read_secret_file(const SettingMap& merged, const char
     }
     const std::string path(it->second.value);
     const std::string where = it->second.where + ": " + key;
-    if (path.empty() || path.front() != '/') {
-        return ConfigError{where + " needs an absolute path"};
-    }
     Secret text;
     if (auto problem = read_protected_file(path, euid, kMaxKeyFileSize, text)) {
         return ConfigError{where + " " + *problem};
@@ -737,6 +771,12 @@ std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid
             conf_given = true;
             c.path = std::string(value);
             continue;
+        }
+        if (is_secret_key(key)) {
+            return ConfigError{where +
+                               ": secrets are not accepted on a stack line (/etc/pam.d is world-readable); "
+                               "set " +
+                               std::string(key) + " in the config file or use " + std::string(key) + "_file="};
         }
         if (from_args.count(key) != 0) {
             return ConfigError{where + ": given twice"};

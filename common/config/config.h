@@ -95,15 +95,15 @@ struct ConfigError {
 
 // Reads the file named by conf= (or the default) and applies the module
 // arguments on top. `euid` is the uid allowed to own the file besides root.
-std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid_t euid, Config& out);
+[[nodiscard]] std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid_t euid, Config& out);
 
 // Reads a file that holds secrets under the rules of pam_fac.conf(5)
 // (regular file, not a symlink, owned by root or euid, no group/other
 // access). Returns an error message naming the file and what to fix.
 // `readable_by_others`: the file holds no secret (username_map's file), so
 // group and others may read it, but still not write it.
-std::optional<std::string> read_protected_file(const std::string& path, uid_t euid, std::size_t max_size,
-                                               Secret& contents, bool readable_by_others = false);
+[[nodiscard]] std::optional<std::string> read_protected_file(const std::string& path, uid_t euid, std::size_t max_size,
+                                                             Secret& contents, bool readable_by_others = false);
 
 const char* second_factor_name(SecondFactor sf);
 

@@ -5,16 +5,22 @@
 namespace pamfac {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+// The valid UTF-8 sequence starting at s[i]: its length (0 when invalid)
+// and its code point.
+struct Utf8Char {
+    std::size_t len = 0;
+    char32_t code = 0;
+};
+
+Utf8Char decode_utf8(std::string_view s, std::size_t i) {
     const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
     const unsigned char c = byte(i);
     if (c < 0x80) {
-        return 1;
+        return {1, c};
     }
     std::size_t len = 0;
-    unsigned int min_code = 0;
-    unsigned int code = 0;
+    char32_t min_code = 0;
+    char32_t code = 0;
     if ((c & 0xE0) == 0xC0) {
         len = 2;
         min_code = 0x80;
@@ -28,21 +34,21 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
         min_code = 0x10000;
         code = c & 0x07;
     } else {
-        return 0;
+        return {};
     }
     if (i + len > s.size()) {
-        return 0;
+        return {};
     }
     for (std::size_t k = 1; k < len; ++k) {
         if ((byte(i + k) & 0xC0) != 0x80) {
-            return 0;
+            return {};
         }
         code = (code << 6) | (byte(i + k) & 0x3F);
     }
     if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-        return 0;
+        return {};
     }
-    return len;
+    return {len, code};
 }
 
 bool is_control(unsigned char c) {
@@ -53,6 +59,20 @@ bool is_control(unsigned char c) {
 bool is_c1_control_at(std::string_view s, std::size_t i) {
     return i + 1 < s.size() && static_cast<unsigned char>(s[i]) == 0xC2 &&
            static_cast<unsigned char>(s[i + 1]) >= 0x80 && static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+}
+
+// Characters that reorder or break what a reader sees without being C0 or
+// C1 controls: a right-to-left override can make "user=mallory" read as
+// something else, a line separator starts a new line in some viewers.
+bool is_format_control(char32_t code) {
+    return code == 0x061C || code == 0x200E || code == 0x200F || (code >= 0x202A && code <= 0x202E) ||
+           (code >= 0x2066 && code <= 0x2069) || code == 0x2028 || code == 0x2029;
+}
+
+// What printable() escapes and display_safe() drops: C0 and C1 controls,
+// DEL, and the format controls above.
+bool is_unsafe(Utf8Char ch) {
+    return ch.code < 0x20 || (ch.code >= 0x7f && ch.code <= 0x9f) || is_format_control(ch.code);
 }
 
 std::string hex_escape(unsigned char c) {
@@ -94,7 +114,7 @@ bool has_control_chars(std::string_view s) {
 
 bool is_valid_utf8(std::string_view s) {
     for (std::size_t i = 0; i < s.size();) {
-        const std::size_t len = utf8_sequence_length(s, i);
+        const std::size_t len = decode_utf8(s, i).len;
         if (len == 0) {
             return false;
         }
@@ -107,18 +127,20 @@ std::string printable(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        const std::size_t len = utf8_sequence_length(s, i);
-        if (len == 0 || is_control(c)) {
-            out += hex_escape(c);
+        const Utf8Char ch = decode_utf8(s, i);
+        if (ch.len == 0) {
+            out += hex_escape(static_cast<unsigned char>(s[i]));
             ++i;
-        } else if (is_c1_control_at(s, i)) {
-            out += hex_escape(c) + hex_escape(static_cast<unsigned char>(s[i + 1]));
-            i += 2;
-        } else {
-            out.append(s.substr(i, len));
-            i += len;
+            continue;
         }
+        if (is_unsafe(ch)) {
+            for (std::size_t k = 0; k < ch.len; ++k) {
+                out += hex_escape(static_cast<unsigned char>(s[i + k]));
+            }
+        } else {
+            out.append(s.substr(i, ch.len));
+        }
+        i += ch.len;
     }
     return out;
 }
@@ -127,19 +149,16 @@ std::string display_safe(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        const std::size_t len = utf8_sequence_length(s, i);
-        if (len == 0) {
+        const Utf8Char ch = decode_utf8(s, i);
+        if (ch.len == 0) {
             out += '?';
             ++i;
-        } else if (is_control(c)) {
-            ++i;
-        } else if (is_c1_control_at(s, i)) {
-            i += 2;
-        } else {
-            out.append(s.substr(i, len));
-            i += len;
+            continue;
         }
+        if (!is_unsafe(ch)) {
+            out.append(s.substr(i, ch.len));
+        }
+        i += ch.len;
     }
     return out;
 }

@@ -9,7 +9,7 @@ bool is_valid_username(std::string_view user) {
 }
 
 bool is_valid_code(std::string_view code) {
-    if (code.size() < 6 || code.size() > 8) {
+    if (code.size() < 6 || code.size() > kMaxCodeBytes) {
         return false;
     }
     for (char c : code) {
@@ -27,6 +27,10 @@ bool ends_with_code(std::string_view answer) {
         ++digits;
     }
     return digits >= 6 && answer.size() > 6;
+}
+
+bool appended_answer_fits(std::string_view answer) {
+    return answer.size() <= kMaxAppendedAnswerBytes;
 }
 
 }  // namespace pamfac

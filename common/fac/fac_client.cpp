@@ -5,6 +5,7 @@
 
 #include "core/text.h"
 #include "http/json_body.h"
+#include "http/url.h"
 
 namespace pamfac {
 namespace {
@@ -34,15 +35,11 @@ BackendResult bad_request(const char* what) {
 }  // namespace
 
 std::string server_host(const std::string& server_url) {
-    std::string_view rest(server_url);
-    if (const std::size_t scheme = rest.find("://"); scheme != std::string_view::npos) {
-        rest.remove_prefix(scheme + 3);
+    const std::optional<UrlAuthority> where = url_authority(server_url);
+    if (!where) {
+        return "";  // not a server URL the config accepts
     }
-    rest = rest.substr(0, rest.find('/'));
-    if (!rest.empty() && rest.front() == '[') {
-        return std::string(rest.substr(0, rest.find(']') + 1));
-    }
-    return std::string(rest.substr(0, rest.find(':')));
+    return where->host.find(':') == std::string::npos ? where->host : "[" + where->host + "]";
 }
 
 FacClient::FacClient(FacSettings settings, Transport& transport, Logger& logger)

@@ -50,7 +50,7 @@ std::optional<Secret> FtcTokenCache::load(std::time_t now) const {
 
 void FtcTokenCache::store(const Secret& token, std::time_t expires_at) {
     if (auto problem = prepare_state_dir(dir_, euid_)) {
-        logger_.warning(*problem + "; the FortiToken Cloud token is not cached");
+        logger_.warning(problem->message + "; the FortiToken Cloud token is not cached");
         return;
     }
     Secret text;
@@ -61,7 +61,7 @@ void FtcTokenCache::store(const Secret& token, std::time_t expires_at) {
         return;  // a token that is not UTF-8 is used, not cached
     }
     if (auto problem = replace_state_file(dir_, name_, text.view())) {
-        logger_.warning(*problem + "; the FortiToken Cloud token is not cached");
+        logger_.warning(problem->message + "; the FortiToken Cloud token is not cached");
     }
 }
 

@@ -1,6 +1,7 @@
 #include "http/url.h"
 
 #include <charconv>
+#include <utility>
 #include <vector>
 
 #include "core/text.h"
@@ -95,53 +96,130 @@ bool acceptable_bytes(std::string_view s) {
     return true;
 }
 
-}  // namespace
-
-std::optional<UrlAuthority> url_authority(std::string_view url) {
-    const std::size_t colon = scheme_end(url);
-    if (colon == std::string_view::npos) {
-        return std::nullopt;
-    }
-    std::string_view authority = origin_part(url).substr(colon + 3);
-    if (authority.empty() || authority.find('@') != std::string_view::npos) {
-        return std::nullopt;
-    }
-    UrlAuthority result;
-    std::string_view port;
-    if (authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos || close == 1) {
-            return std::nullopt;
+// Whitespace, controls (C0, DEL, C1) and the bytes that would start a
+// query or fragment or confuse a Windows-minded parser.
+bool has_bad_character(std::string_view s) {
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '?' || c == '#' || c == '\\') {
+            return true;
         }
-        result.host = std::string(authority.substr(1, close - 1));
+    }
+    return has_control_chars(s);
+}
+
+// "host[:port]" or "[v6][:port]" into `out`; a port is required when
+// `need_port`, else 443 stands in for a missing one.
+UrlProblem parse_authority(std::string_view authority, bool need_port, UrlAuthority& out) {
+    std::string_view host = authority;
+    std::string_view port;
+    bool has_port = false;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return UrlProblem::UnterminatedIpv6;
+        }
+        host = authority.substr(1, close - 1);
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
             if (after.front() != ':') {
-                return std::nullopt;
+                return UrlProblem::Malformed;
             }
             port = after.substr(1);
+            has_port = true;
         }
+    } else if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+        has_port = true;
+    }
+    if (host.empty()) {
+        return UrlProblem::NoHost;
+    }
+    out.host = std::string(host);
+    out.port = 443;
+    if (!has_port) {
+        return need_port ? UrlProblem::NoPort : UrlProblem::None;
+    }
+    int n = 0;
+    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (ec != std::errc() || ptr != port.data() + port.size() || n < 1 || n > 65535) {
+        return UrlProblem::BadPort;
+    }
+    out.port = n;
+    return UrlProblem::None;
+}
+
+}  // namespace
+
+ParsedUrl parse_server_url(std::string_view url) {
+    ParsedUrl parsed;
+    if (url.find('@') != std::string_view::npos) {
+        parsed.problem = UrlProblem::Credentials;
+    } else if (const std::size_t colon = scheme_end(url);
+               colon == std::string_view::npos || ascii_lower(url.substr(0, colon)) != "https") {
+        parsed.problem = UrlProblem::WrongScheme;
+    } else if (has_bad_character(url)) {
+        parsed.problem = UrlProblem::BadCharacter;
     } else {
-        const std::size_t c = authority.find(':');
-        result.host = std::string(authority.substr(0, c));
-        if (c != std::string_view::npos) {
-            port = authority.substr(c + 1);
-        }
+        const std::string_view rest = url.substr(colon + 3);
+        parsed.problem = parse_authority(rest.substr(0, rest.find('/')), false, parsed.authority);
     }
-    if (result.host.empty()) {
+    return parsed;
+}
+
+ParsedUrl parse_proxy_url(std::string_view url) {
+    ParsedUrl parsed;
+    const std::size_t colon = scheme_end(url);
+    const std::string scheme = colon == std::string_view::npos ? std::string() : ascii_lower(url.substr(0, colon));
+    if (scheme != "http" && scheme != "https" && scheme != "socks5" && scheme != "socks5h") {
+        parsed.problem = UrlProblem::WrongScheme;
+        return parsed;
+    }
+    std::string_view rest = url.substr(colon + 3);
+    if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
+        // A '/', '?' or '#' in the userinfo must be percent-encoded, or curl
+        // would see another host than this check does.
+        if (rest.substr(0, at).find_first_of("/?#") != std::string_view::npos) {
+            parsed.problem = UrlProblem::Malformed;
+            return parsed;
+        }
+        if (has_bad_character(rest.substr(0, at))) {
+            parsed.problem = UrlProblem::BadCharacter;
+            return parsed;
+        }
+        rest.remove_prefix(at + 1);
+    }
+    if (has_bad_character(rest)) {
+        parsed.problem = UrlProblem::BadCharacter;
+        return parsed;
+    }
+    const std::size_t slash = rest.find('/');
+    if (slash != std::string_view::npos && slash + 1 != rest.size()) {
+        parsed.problem = UrlProblem::Malformed;  // a proxy URL has no path
+        return parsed;
+    }
+    parsed.problem = parse_authority(rest.substr(0, slash), true, parsed.authority);
+    return parsed;
+}
+
+std::string redact_userinfo(std::string_view url) {
+    const std::size_t colon = url.find("://");
+    const std::size_t start = colon == std::string_view::npos ? 0 : colon + 3;
+    // The last '@' of all: a password may hold an unencoded '/' or '@'.
+    const std::size_t at = url.rfind('@');
+    if (at == std::string_view::npos || at < start) {
+        return std::string(url);
+    }
+    return std::string(url.substr(0, start)) + "***" + std::string(url.substr(at));
+}
+
+std::optional<UrlAuthority> url_authority(std::string_view url) {
+    ParsedUrl parsed = parse_server_url(url);
+    if (parsed.problem != UrlProblem::None) {
         return std::nullopt;
     }
-    if (!port.empty()) {
-        int n = 0;
-        const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-        if (ec != std::errc() || ptr != port.data() + port.size() || n < 1 || n > 65535) {
-            return std::nullopt;
-        }
-        result.port = n;
-    } else if (ascii_lower(url.substr(0, colon)) != "https") {
-        return std::nullopt;
-    }
-    return result;
+    return std::move(parsed.authority);
 }
 
 std::string url_origin(std::string_view url) {

@@ -159,7 +159,10 @@ std::optional<std::string> RescueStore::write(const std::string& user, const Cod
     for (const std::string& hash : codes.hashes) {
         text += hash + "\n";
     }
-    return replace_state_file(dir_, state_record_name(kPrefix, user), text);
+    if (auto problem = replace_state_file(dir_, state_record_name(kPrefix, user), text)) {
+        return problem->message;
+    }
+    return std::nullopt;
 }
 
 std::optional<std::string> RescueStore::replace(const std::string& user, const std::vector<Secret>& codes) {
@@ -170,7 +173,7 @@ std::optional<std::string> RescueStore::replace(const std::string& user, const s
         return problem;
     }
     if (auto problem = prepare_state_dir(dir_, euid_)) {
-        return "rescue_dir: " + *problem;
+        return "rescue_dir: " + problem->message;
     }
     Codes fresh;
     for (const Secret& code : codes) {

@@ -21,7 +21,7 @@ bool ServerHealth::usable() {
     std::call_once(checked_, [this] {
         const auto problem = prepare_state_dir(dir_, euid_);
         if (problem) {
-            logger_.warning(*problem + "; working without server health memory");
+            logger_.warning(problem->message + "; working without server health memory");
         }
         usable_ = !problem;
     });
@@ -58,7 +58,7 @@ void ServerHealth::mark_failed(const std::string& server, std::time_t now) {
         return;
     }
     if (auto problem = replace_state_file(dir_, record_name(server), std::to_string(static_cast<long long>(now)))) {
-        logger_.warning(*problem + "; server health not recorded");
+        logger_.warning(problem->message + "; server health not recorded");
     }
 }
 

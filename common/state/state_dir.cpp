@@ -49,45 +49,45 @@ std::string state_record_name(std::string_view prefix, std::string_view key) {
     return std::string(prefix) + digits;
 }
 
-std::optional<std::string> prepare_state_dir(const std::string& path, uid_t euid) {
+std::optional<StateError> prepare_state_dir(const std::string& path, uid_t euid) {
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-        return "state_dir " + path + " cannot be created: " + std::strerror(errno);
+        return StateError{"state_dir " + path + " cannot be created: " + std::strerror(errno)};
     }
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
-        return "state_dir " + path + " cannot be inspected: " + std::strerror(errno);
+        return StateError{"state_dir " + path + " cannot be inspected: " + std::strerror(errno)};
     }
     if (!S_ISDIR(st.st_mode)) {
-        return "state_dir " + path + " is not a directory (a symbolic link is not accepted)";
+        return StateError{"state_dir " + path + " is not a directory (a symbolic link is not accepted)"};
     }
     if (st.st_uid != euid) {
-        return "state_dir " + path + " is owned by uid " + std::to_string(st.st_uid) + ", not " + std::to_string(euid) +
-               "; remove it or chown it";
+        return StateError{"state_dir " + path + " is owned by uid " + std::to_string(st.st_uid) + ", not " +
+                          std::to_string(euid) + "; remove it or chown it"};
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        return "state_dir " + path + " is writable by group or others; run chmod 700 " + path;
+        return StateError{"state_dir " + path + " is writable by group or others; run chmod 700 " + path};
     }
     return std::nullopt;
 }
 
-std::optional<std::string> replace_state_file(const std::string& dir, const std::string& name,
-                                              std::string_view contents) {
+std::optional<StateError> replace_state_file(const std::string& dir, const std::string& name,
+                                             std::string_view contents) {
     std::string temp = dir + "/." + name + ".XXXXXX";
     const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
     if (fd < 0) {
-        return "cannot write in " + dir + ": " + std::strerror(errno);
+        return StateError{"cannot write in " + dir + ": " + std::strerror(errno)};
     }
     Fd closer{fd};
     // mkostemp makes the file 0600 already; fchmod guards against odd umasks.
     if (::fchmod(fd, 0600) != 0 || !write_all(fd, contents) || ::fsync(fd) != 0) {
         const std::string problem = std::strerror(errno);
         ::unlink(temp.c_str());
-        return "cannot write " + temp + ": " + problem;
+        return StateError{"cannot write " + temp + ": " + problem};
     }
     if (::rename(temp.c_str(), (dir + "/" + name).c_str()) != 0) {
         const std::string problem = std::strerror(errno);
         ::unlink(temp.c_str());
-        return "cannot replace " + dir + "/" + name + ": " + problem;
+        return StateError{"cannot replace " + dir + "/" + name + ": " + problem};
     }
     return std::nullopt;
 }

@@ -13,21 +13,26 @@
 
 namespace pamfac {
 
+// Why state_dir, or a record in it, cannot be used, and what to fix. The
+// module then works without the record (pam_fac.conf(5), state_dir).
+struct StateError {
+    std::string message;
+};
+
 // A record's file name: `prefix` and a stable 64-bit hash of `key`. Records
 // whose key matters (grace periods) also store the key, so a collision can
 // never stand for another key.
-std::string state_record_name(std::string_view prefix, std::string_view key);
+[[nodiscard]] std::string state_record_name(std::string_view prefix, std::string_view key);
 
-// Creates `path` (mode 0700) if it is missing and checks it. An error says
-// why it cannot be used and what to fix.
-std::optional<std::string> prepare_state_dir(const std::string& path, uid_t euid);
+// Creates `path` (mode 0700) if it is missing and checks it.
+[[nodiscard]] std::optional<StateError> prepare_state_dir(const std::string& path, uid_t euid);
 
 // Writes `name` in `dir` through a temporary file and rename(2), mode 0600.
-std::optional<std::string> replace_state_file(const std::string& dir, const std::string& name,
-                                              std::string_view contents);
+[[nodiscard]] std::optional<StateError> replace_state_file(const std::string& dir, const std::string& name,
+                                                           std::string_view contents);
 
 // Reads `name` from `dir` if it is a regular file owned by `euid` with no
 // group or other access; nullopt otherwise (including when it is missing).
-std::optional<Secret> read_state_file(const std::string& dir, const std::string& name, uid_t euid);
+[[nodiscard]] std::optional<Secret> read_state_file(const std::string& dir, const std::string& name, uid_t euid);
 
 }  // namespace pamfac

@@ -347,7 +347,7 @@ ServerProbe probe_server(const std::string& server_url, const TransportSettings&
     }
     if (!settings.http_proxy.empty()) {
         // The proxy resolves and connects; only the TLS handshake is ours.
-        p.dns = ProbeStep{StepState::Skipped, "done by the proxy " + printable(settings.http_proxy)};
+        p.dns = ProbeStep{StepState::Skipped, "done by the proxy " + printable(redact_userinfo(settings.http_proxy))};
         p.tcp = ProbeStep{StepState::Skipped, "done by the proxy"};
     } else {
         std::vector<Address> addresses;

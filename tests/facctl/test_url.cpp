@@ -1,4 +1,5 @@
-// url.cpp: where server URLs point, and where FAC's pagination links lead.
+// url.cpp: the one parser of server and proxy URLs, and where FAC's
+// pagination links lead.
 #include <string>
 
 #include "cmocka_cpp.h"
@@ -87,6 +88,76 @@ void test_authority(void** /*state*/) {
     assert_false(pamfac::url_authority("fac1.example.com").has_value());
 }
 
+using pamfac::UrlProblem;
+
+int problem_of_server(const char* url) {
+    return static_cast<int>(pamfac::parse_server_url(url).problem);
+}
+
+int problem_of_proxy(const char* url) {
+    return static_cast<int>(pamfac::parse_proxy_url(url).problem);
+}
+
+void test_server_url_problems(void** /*state*/) {
+    assert_int_equal(problem_of_server("https://fac1.example.com:8443/prefix"), static_cast<int>(UrlProblem::None));
+    assert_int_equal(problem_of_server("HTTPS://fac1.example.com"), static_cast<int>(UrlProblem::None));
+    assert_int_equal(problem_of_server("https://u:p@fac1.example.com"), static_cast<int>(UrlProblem::Credentials));
+    assert_int_equal(problem_of_server("http://fac1.example.com"), static_cast<int>(UrlProblem::WrongScheme));
+    assert_int_equal(problem_of_server("fac1.example.com"), static_cast<int>(UrlProblem::WrongScheme));
+    assert_int_equal(problem_of_server("https://fac1.example.com/?x=1"), static_cast<int>(UrlProblem::BadCharacter));
+    assert_int_equal(problem_of_server("https://fac1.example.com/#x"), static_cast<int>(UrlProblem::BadCharacter));
+    assert_int_equal(problem_of_server("https://[::1"), static_cast<int>(UrlProblem::UnterminatedIpv6));
+    assert_int_equal(problem_of_server("https://[::1]8443"), static_cast<int>(UrlProblem::Malformed));
+    assert_int_equal(problem_of_server("https://:8443"), static_cast<int>(UrlProblem::NoHost));
+    assert_int_equal(problem_of_server("https://[]"), static_cast<int>(UrlProblem::NoHost));
+    assert_int_equal(problem_of_server("https://h:"), static_cast<int>(UrlProblem::BadPort));
+}
+
+void test_server_url_control_characters_refused(void** /*state*/) {
+    // U+009C (ST), U+009B (CSI) and U+0085 (NEL) in the host: C1 controls,
+    // which a terminal showing the log line acts upon.
+    for (const char* url : {"https://fac\xC2\x9C.example.com", "https://fac.example.com\xC2\x9B",
+                            "https://\xC2\x85"
+                            "fac",
+                            "https://fac.example.com/pre\xC2\x80"
+                            "fix",
+                            "https://fac\x1b.example.com"}) {
+        assert_int_equal(problem_of_server(url), static_cast<int>(UrlProblem::BadCharacter));
+        assert_false(pamfac::url_authority(url).has_value());
+    }
+}
+
+void test_proxy_url(void** /*state*/) {
+    const auto p = pamfac::parse_proxy_url("http://user:pa:ss@proxy.example.com:3128/");
+    assert_int_equal(static_cast<int>(p.problem), static_cast<int>(UrlProblem::None));
+    assert_string_equal(p.authority.host.c_str(), "proxy.example.com");
+    assert_int_equal(p.authority.port, 3128);
+    for (const char* ok : {"https://proxy:8443", "socks5://[2001:db8::1]:1080", "SOCKS5H://p:1080", "http://p:3128"}) {
+        assert_int_equal(problem_of_proxy(ok), static_cast<int>(UrlProblem::None));
+    }
+    assert_int_equal(problem_of_proxy("proxy.example.com:3128"), static_cast<int>(UrlProblem::WrongScheme));
+    assert_int_equal(problem_of_proxy("ftp://proxy:21"), static_cast<int>(UrlProblem::WrongScheme));
+    assert_int_equal(problem_of_proxy("socks4://proxy:1080"), static_cast<int>(UrlProblem::WrongScheme));
+    assert_int_equal(problem_of_proxy("http://proxy.example.com"), static_cast<int>(UrlProblem::NoPort));
+    assert_int_equal(problem_of_proxy("http://proxy:0"), static_cast<int>(UrlProblem::BadPort));
+    assert_int_equal(problem_of_proxy("http://proxy:3128x"), static_cast<int>(UrlProblem::BadPort));
+    assert_int_equal(problem_of_proxy("http://u:p@:3128"), static_cast<int>(UrlProblem::NoHost));
+    assert_int_equal(problem_of_proxy("http://proxy:3128/path"), static_cast<int>(UrlProblem::Malformed));
+    // An unencoded '/' in the password would make curl see another host.
+    assert_int_equal(problem_of_proxy("http://u:p/w@proxy:3128"), static_cast<int>(UrlProblem::Malformed));
+    assert_int_equal(problem_of_proxy("http://u:p\nw@proxy:3128"), static_cast<int>(UrlProblem::BadCharacter));
+    assert_int_equal(problem_of_proxy("http://pro xy:3128"), static_cast<int>(UrlProblem::BadCharacter));
+    assert_int_equal(problem_of_proxy("http://pro\xC2\x9Cxy:3128"), static_cast<int>(UrlProblem::BadCharacter));
+}
+
+void test_redact_userinfo(void** /*state*/) {
+    assert_string_equal(pamfac::redact_userinfo("http://user:s3cret@proxy:3128").c_str(), "http://***@proxy:3128");
+    assert_string_equal(pamfac::redact_userinfo("http://u:a@b/c@proxy:3128").c_str(), "http://***@proxy:3128");
+    assert_string_equal(pamfac::redact_userinfo("u:s3cret@proxy:3128").c_str(), "***@proxy:3128");
+    assert_string_equal(pamfac::redact_userinfo("http://proxy:3128").c_str(), "http://proxy:3128");
+    assert_string_equal(pamfac::redact_userinfo("").c_str(), "");
+}
+
 void test_percent_encode(void** /*state*/) {
     assert_string_equal(pamfac::percent_encode("FTKMOB-0_1.~").c_str(), "FTKMOB-0_1.~");
     assert_string_equal(pamfac::percent_encode("a b&c=d/é").c_str(), "a%20b%26c%3Dd%2F%C3%A9");
@@ -103,6 +174,10 @@ int main() {
         cmocka_unit_test(test_odd_bytes_refused),
         cmocka_unit_test(test_authority),
         cmocka_unit_test(test_percent_encode),
+        cmocka_unit_test(test_server_url_problems),
+        cmocka_unit_test(test_server_url_control_characters_refused),
+        cmocka_unit_test(test_proxy_url),
+        cmocka_unit_test(test_redact_userinfo),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

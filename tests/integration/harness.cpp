@@ -215,6 +215,8 @@ int reset_environment(void** /*state*/) {
     std::remove(g_env.syslog.c_str());
     unsetenv("PAM_RHOST");
     unsetenv("PAM_AUTHTOK");
+    unsetenv("PAM_RUSER");
+    unsetenv("PAM_TTY");
     return 0;
 }
 

@@ -70,6 +70,54 @@ void bad_values_and_syntax(void** /*state*/) {
     }
 }
 
+// No syslog line holds `secret`.
+void check_never_logged(const std::string& secret) {
+    for (const std::string& line : syslog_lines()) {
+        if (contains(line, secret)) {
+            std::fprintf(stderr, "secret logged: %s\n", line.c_str());
+            fail();
+        }
+    }
+}
+
+void review_findings_are_config_errors(void** /*state*/) {
+    const char* cases[][2] = {
+        // Relative paths follow the caller's working directory (sudo: the user's).
+        {"ca_path = certs", ":10: ca_path 'certs': needs an absolute path"},
+        {"http_proxy = proxy.example:3128", ":10: http_proxy 'proxy.example:3128': must start with http://"},
+        {"http_proxy = http://proxy.example", ":10: http_proxy 'http://proxy.example': needs a port"},
+        {"http_proxy = http://alice:Pr0xy-Pw@proxy.example",
+         ":10: http_proxy 'http://***@proxy.example': needs a port"},
+        {"realm = caf\xe9", ":10: realm 'caf\\\\xe9': must be valid UTF-8"},
+        {"push_message = {user} \xc3", ":10: push_message '{user} \\\\xc3': must be valid UTF-8"},
+    };
+    for (const auto& c : cases) {
+        reset_environment(nullptr);
+        write_raw_config(base_lines(sim_url()) + "# line 9\n" + c[0] + "\n");
+        assert_int_equal(code_login().rc, PAM_SERVICE_ERR);
+        const std::string line = summary_line();
+        if (!contains(line, c[1])) {
+            std::fprintf(stderr, "expected '%s' in: %s\n", c[1], line.c_str());
+            fail();
+        }
+        assert_int_equal(sim_requests().Size(), 0);
+        check_never_logged("Pr0xy-Pw");
+    }
+}
+
+void secrets_on_a_stack_line_are_refused(void** /*state*/) {
+    write_config("second_factor = code");
+    assert_int_equal(authenticate("fac_secret_argument", "alice", {totp(kAliceSecret)}).rc, PAM_SERVICE_ERR);
+    const std::string line = summary_line();
+    assert_true(contains(line, "module argument 'api_key': secrets are not accepted on a stack line"));
+    check_never_logged("Stack-Sekr3t-77");
+    assert_int_equal(sim_requests().Size(), 0);
+
+    reset_environment(nullptr);
+    assert_int_equal(authenticate("fac_relative_key_file", "alice", {totp(kAliceSecret)}).rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "module argument 'api_key_file': api_key_file needs an absolute path"));
+}
+
 void insecure_config_files_are_refused(void** /*state*/) {
     const std::string path = write_config("second_factor = code");
     chmod(path.c_str(), 0644);
@@ -348,6 +396,8 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(config_error_names_file_and_line, reset_environment),
         cmocka_unit_test_setup(bad_values_and_syntax, reset_environment),
+        cmocka_unit_test_setup(review_findings_are_config_errors, reset_environment),
+        cmocka_unit_test_setup(secrets_on_a_stack_line_are_refused, reset_environment),
         cmocka_unit_test_setup(insecure_config_files_are_refused, reset_environment),
         cmocka_unit_test_setup(unknown_module_argument, reset_environment),
         cmocka_unit_test_setup(plain_http_server_is_refused, reset_environment),

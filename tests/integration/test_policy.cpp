@@ -87,6 +87,36 @@ void grace_period_lets_the_next_login_through(void** /*state*/) {
     assert_int_equal(fac_requests(), 3);
 }
 
+void grace_period_without_rhost_is_tied_to_ruser_and_tty(void** /*state*/) {
+    // su, sudo, the console: no PAM_RHOST. alice's "su root" with a code on
+    // pts/1 must not let a login on pts/7, or one by mallory, skip FAC.
+    write_config("second_factor = code\ngrace_period = 60");
+    setenv("PAM_RUSER", "alice", 1);
+    setenv("PAM_TTY", "/dev/pts/1", 1);
+    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+    assert_int_equal(fac_requests(), 1);
+
+    reset_environment(nullptr);
+    setenv("PAM_RUSER", "alice", 1);
+    setenv("PAM_TTY", "/dev/pts/7", 1);
+    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {"000000", "000001", "000002"}).rc, PAM_AUTH_ERR);
+    assert_int_equal(fac_requests(), 3);
+
+    reset_environment(nullptr);
+    setenv("PAM_RUSER", "mallory", 1);
+    setenv("PAM_TTY", "/dev/pts/1", 1);
+    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {"000000", "000001", "000002"}).rc, PAM_AUTH_ERR);
+    assert_int_equal(fac_requests(), 3);
+
+    // The same ruser on the same tty still gets its grace.
+    reset_environment(nullptr);
+    setenv("PAM_RUSER", "alice", 1);
+    setenv("PAM_TTY", "/dev/pts/1", 1);
+    assert_int_equal(authenticate("with_rhost_ignorable", "alice", {}).rc, PAM_SUCCESS);
+    assert_int_equal(fac_requests(), 0);
+    assert_true(contains(summary_line(), "within grace_period"));
+}
+
 }  // namespace
 
 int main() {
@@ -95,6 +125,7 @@ int main() {
         cmocka_unit_test_setup(groups_select_who_needs_fac, reset_environment),
         cmocka_unit_test_setup(username_map_sends_the_fac_name, reset_environment),
         cmocka_unit_test_setup(grace_period_lets_the_next_login_through, reset_environment),
+        cmocka_unit_test_setup(grace_period_without_rhost_is_tied_to_ruser_and_tty, reset_environment),
     };
     return cmocka_run_group_tests(tests, start_environment, stop_environment);
 }

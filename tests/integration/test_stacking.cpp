@@ -89,6 +89,27 @@ void otp_append_with_use_first_pass(void** /*state*/) {
     assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 1);
 }
 
+void otp_append_answer_over_520_bytes_is_not_sent(void** /*state*/) {
+    // The password limit (512) plus the code's 8: a 100 KB answer was sent
+    // to FAC once.
+    write_config("password = yes\notp_append = yes\ntries = 1");
+    PamResult r = authenticate("fac", "alice", {std::string(100 * 1024, 'p') + totp(kAliceSecret)});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/").size(), 0);
+    assert_true(contains(summary_line(), "answer longer than 520 bytes"));
+
+    reset_environment(nullptr);
+    r = authenticate("fac", "alice", {std::string(513, 'p') + "12345678"});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/").size(), 0);
+
+    // At the limit it is sent (and FAC says no).
+    reset_environment(nullptr);
+    r = authenticate("fac", "alice", {std::string(512, 'p') + "12345678"});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 1);
+}
+
 }  // namespace
 
 int main() {
@@ -100,6 +121,7 @@ int main() {
         cmocka_unit_test_setup(earlier_module_failure_still_fails_the_stack, reset_environment),
         cmocka_unit_test_setup(forward_pass_hands_the_password_on, reset_environment),
         cmocka_unit_test_setup(otp_append_with_use_first_pass, reset_environment),
+        cmocka_unit_test_setup(otp_append_answer_over_520_bytes_is_not_sent, reset_environment),
     };
     return cmocka_run_group_tests(tests, start_environment, stop_environment);
 }

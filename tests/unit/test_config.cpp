@@ -290,6 +290,16 @@ void server_bad_ipv6_refused(void** /*state*/) {
     expect_error_at("api_user = pam\napi_key = k\nserver = https://[::1]8443\n", 3, "server");
 }
 
+void server_c1_control_refused(void** /*state*/) {
+    // U+009C (UTF-8 c2 9c) in the host: found by fuzz_config, whose seed
+    // tests/fuzz/corpus/config/regression_c1_in_server_host.conf keeps it.
+    const std::string m = expect_error_at("api_user = pam\napi_key = k\nserver = https://fac\xC2\x9C.example.com\n", 3,
+                                          "character not allowed");
+    assert_false(has_control_chars(m));
+    expect_error_at("api_user = pam\napi_key = k\nserver = https://fac.example.com/p\xC2\x85\n", 3,
+                    "character not allowed");
+}
+
 void server_empty_refused(void** /*state*/) {
     expect_error_at("api_user = pam\napi_key = k\nserver =\n", 3, "server");
     expect_error_at("api_user = pam\napi_key = k\nserver = , ,\n", 3, "server");
@@ -385,6 +395,25 @@ void api_key_file_accepted_as_argument(void** /*state*/) {
     const std::string key = write_file("key" + std::to_string(++g_counter), "argK3y\n");
     const Config c = ok("server = https://fac.example.com\napi_user = pam\n", {"api_key_file=" + key});
     assert_true(c.api_key.view() == "argK3y");
+}
+
+void secrets_refused_as_arguments(void** /*state*/) {
+    // /etc/pam.d is world-readable: a secret there is a secret no more.
+    for (const char* arg : {"api_key=ArgSekr3t", "ftc_client_secret=ArgSekr3t", "api_key="}) {
+        const std::string name = std::string(arg).substr(0, std::string(arg).find('='));
+        const std::string m = expect_argument_error({arg}, name, "stack line");
+        check_contains(m, name + "_file");
+        check_lacks(m, "ArgSekr3t");
+    }
+    // Refused even where the file lacks it.
+    const Loaded r = load("server = https://fac.example.com\napi_user = pam\n", {"api_key=ArgSekr3t"});
+    check_contains(error_of(r), "module argument 'api_key'");
+}
+
+void secret_files_accepted_as_arguments(void** /*state*/) {
+    const std::string secret = write_file("secret" + std::to_string(++g_counter), "ftcS3cret\n");
+    const Config c = ok("backend = ftc\nftc_client_id = id\n", {"ftc_client_secret_file=" + secret});
+    assert_true(c.ftc_client_secret.view() == "ftcS3cret");
 }
 
 // --- realm, password, second_factor, otp_append ------------------------------------------
@@ -517,6 +546,22 @@ void push_message_control_chars_refused(void** /*state*/) {
     expect_error_at(base_with("push_message = a\x1b[2Jb\n"), 4, "push_message");
 }
 
+void invalid_utf8_refused_when_read(void** /*state*/) {
+    // Every login would fail later with a misleading message otherwise.
+    for (const char* key : {"realm", "push_message", "api_user", "user_agent"}) {
+        for (const char* value : {"caf\xE9", "\xC0\xAF", "ok\xE2\x82", "\xED\xA0\x80"}) {
+            const std::string m =
+                expect_error_at("server = https://fac.example.com\napi_key = k\n" + std::string(key) + " = " + value +
+                                    (std::string(key) == "api_user" ? "\n" : "\napi_user = pam\n"),
+                                3, "UTF-8");
+            check_contains(m, key);
+            assert_true(is_valid_utf8(m));
+            expect_argument_error({std::string(key) + "=" + value}, key, "UTF-8");
+        }
+    }
+    assert_string_equal(ok(base_with("realm = \xC3\xA9quipe\n")).realm.c_str(), "\xC3\xA9quipe");
+}
+
 void failmode_values(void** /*state*/) {
     assert_int_equal(static_cast<int>(ok(base_with("failmode = safe\n")).failmode), static_cast<int>(FailMode::Safe));
     assert_int_equal(static_cast<int>(ok(base_with("failmode = secure\n")).failmode),
@@ -539,6 +584,23 @@ void ca_file_and_ca_path(void** /*state*/) {
     assert_string_equal(c.ca_file.c_str(), "/etc/ssl/fac-ca.pem");
     assert_string_equal(c.ca_path.c_str(), "/etc/ssl/certs");
     expect_error_at(base_with("ca_file =\n"), 4, "ca_file");
+}
+
+void path_keys_must_be_absolute(void** /*state*/) {
+    // Resolved against the caller's working directory otherwise: under sudo,
+    // a directory of the user's choosing.
+    for (const char* key : {"ca_file", "ca_path", "api_key_file", "state_dir"}) {
+        for (const char* path : {"certs/fac-ca.pem", "./fac-ca.pem", "~/ca.pem", "../etc/ca.pem"}) {
+            const std::string file =
+                std::string(key) == "api_key_file" ? "server = https://fac.example.com\napi_user = pam\n" : kBase;
+            const int line = std::string(key) == "api_key_file" ? 3 : 4;
+            const std::string m = expect_error_at(file + key + " = " + path + "\n", line, key);
+            check_contains(m, "absolute path");
+            expect_argument_error({std::string(key) + "=" + path}, key, "absolute path");
+        }
+    }
+    const std::string m = expect_error_at(base_with("ca_path = /etc/ssl/\x1b[2J\n"), 4, "control characters");
+    assert_false(has_control_chars(m));
 }
 
 void pinned_pubkey_format(void** /*state*/) {
@@ -565,6 +627,36 @@ void tls_verify_value(void** /*state*/) {
 void http_proxy_value(void** /*state*/) {
     assert_string_equal(ok(base_with("http_proxy = http://proxy.example.com:3128\n")).http_proxy.c_str(),
                         "http://proxy.example.com:3128");
+    assert_string_equal(ok(base_with("http_proxy = socks5h://u:p%2Fw@[2001:db8::1]:1080/\n")).http_proxy.c_str(),
+                        "socks5h://u:p%2Fw@[2001:db8::1]:1080/");
+}
+
+void http_proxy_checked_when_read(void** /*state*/) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"proxy.example.com:3128", "http://"},
+        {"ftp://proxy.example.com:21", "http://"},
+        {"http://proxy.example.com", "port"},
+        {"http://proxy.example.com:99999", "port"},
+        {"http://:3128", "host"},
+        {"http://proxy.example.com:3128/path", "scheme://"},
+        {"http://proxy example:3128", "character"},
+    };
+    for (const auto& [url, needle] : cases) {
+        const std::string m = expect_error_at(base_with(std::string("http_proxy = \"") + url + "\"\n"), 4, needle);
+        check_contains(m, "http_proxy");
+        expect_argument_error({std::string("http_proxy=") + url}, "http_proxy", needle);
+    }
+}
+
+void http_proxy_password_never_in_errors(void** /*state*/) {
+    for (const char* url : {"http://alice:Pr0xyPw@proxy.example.com", "gopher://alice:Pr0xyPw@proxy.example.com:70",
+                            "http://alice:Pr0xyPw@proxy.example.com:3128/x", "http://alice:Pr0/xyPw@proxy:3128"}) {
+        const std::string m = expect_error_at(base_with(std::string("http_proxy = ") + url + "\n"), 4, "http_proxy");
+        check_lacks(m, "Pr0");
+        check_lacks(m, "alice");
+        check_contains(m, "***@");
+        check_lacks(expect_argument_error({std::string("http_proxy=") + url}, "http_proxy", "http_proxy"), "Pr0");
+    }
 }
 
 void user_agent_override(void** /*state*/) {
@@ -803,7 +895,8 @@ void api_key_and_api_key_file_exclusive(void** /*state*/) {
 }
 
 void required_keys_from_arguments(void** /*state*/) {
-    const Config c = ok("server = https://fac.example.com\n", {"api_user=argpam", "api_key=argK3y"});
+    const std::string key = write_file("key" + std::to_string(++g_counter), "argK3y\n");
+    const Config c = ok("server = https://fac.example.com\n", {"api_user=argpam", "api_key_file=" + key});
     assert_string_equal(c.api_user.c_str(), "argpam");
     assert_true(c.api_key.view() == "argK3y");
 }
@@ -1211,6 +1304,7 @@ int main() {
         cmocka_unit_test(server_without_host_refused),
         cmocka_unit_test(server_bad_ipv6_refused),
         cmocka_unit_test(server_empty_refused),
+        cmocka_unit_test(server_c1_control_refused),
         cmocka_unit_test(api_user_value),
         cmocka_unit_test(api_user_empty_refused),
         cmocka_unit_test(api_key_value_kept_exactly),
@@ -1250,6 +1344,12 @@ int main() {
         cmocka_unit_test(pinned_pubkey_bad_format_refused),
         cmocka_unit_test(tls_verify_value),
         cmocka_unit_test(http_proxy_value),
+        cmocka_unit_test(http_proxy_checked_when_read),
+        cmocka_unit_test(http_proxy_password_never_in_errors),
+        cmocka_unit_test(path_keys_must_be_absolute),
+        cmocka_unit_test(invalid_utf8_refused_when_read),
+        cmocka_unit_test(secrets_refused_as_arguments),
+        cmocka_unit_test(secret_files_accepted_as_arguments),
         cmocka_unit_test(user_agent_override),
         cmocka_unit_test(debug_value),
         cmocka_unit_test(booleans_all_spellings),

@@ -131,10 +131,10 @@ void unsafe_state_dir_is_not_trusted(void** /*state*/) {
 // --- through the authentication ---------------------------------------------------------
 
 struct AllGroups final : GroupDirectory {
-    std::optional<std::vector<std::string>> groups_of(const std::string& /*user*/) override {
-        return std::vector<std::string>{};
+    std::optional<std::vector<gid_t>> group_ids_of(const std::string& /*user*/) override {
+        return std::vector<gid_t>{};
     }
-    bool group_exists(const std::string& /*group*/) override { return true; }
+    std::optional<gid_t> group_id(const std::string& /*group*/) override { return gid_t{0}; }
 };
 
 struct Rig {

@@ -22,18 +22,26 @@ using namespace pamfac::testing;
 
 namespace {
 
+constexpr gid_t kWheel = 10;
+constexpr gid_t kAdmins = 20;
+constexpr gid_t kOps = 30;
+constexpr gid_t kUsers = 100;
+
 struct FakeGroups final : GroupDirectory {
-    std::map<std::string, std::vector<std::string>> members;  // user -> groups
-    std::vector<std::string> existing{"wheel", "admins", "ops", "users"};
-    std::optional<std::vector<std::string>> groups_of(const std::string& user) override {
+    std::map<std::string, std::vector<gid_t>> members;  // user -> group ids
+    std::map<std::string, gid_t> ids{{"wheel", kWheel}, {"admins", kAdmins}, {"ops", kOps}, {"users", kUsers}};
+    int name_lookups = 0;
+    std::optional<std::vector<gid_t>> group_ids_of(const std::string& user) override {
         const auto it = members.find(user);
         if (it == members.end()) {
             return std::nullopt;
         }
         return it->second;
     }
-    bool group_exists(const std::string& group) override {
-        return std::find(existing.begin(), existing.end(), group) != existing.end();
+    std::optional<gid_t> group_id(const std::string& group) override {
+        ++name_lookups;
+        const auto it = ids.find(group);
+        return it == ids.end() ? std::nullopt : std::optional<gid_t>(it->second);
     }
 };
 
@@ -92,7 +100,7 @@ PolicyDecision decide(Config& c, const std::string& user, const std::string& rho
 
 void groups_select_users(void** /*state*/) {
     FakeGroups g;
-    g.members = {{"alice", {"users", "wheel"}}, {"bob", {"users"}}, {"carol", {"wheel", "admins"}}};
+    g.members = {{"alice", {kUsers, kWheel}}, {"bob", {kUsers}}, {"carol", {kWheel, kAdmins}}};
     Config c;
     c.groups = {"wheel"};
     c.exempt_groups = {"admins"};
@@ -120,15 +128,50 @@ void groups_select_users(void** /*state*/) {
     assert_string_equal(d.reason.c_str(), "/etc/security/pam_fac.conf:7: group 'wheeel' does not exist");
 }
 
+void groups_compared_by_id(void** /*state*/) {
+    // Two names for one id, as /etc/group may hold ("wheel" and "admin",
+    // both 10): NSS names the id "wheel", so a comparison of names found
+    // nobody in the required group "admin" and let everyone skip FAC.
+    FakeGroups g;
+    g.ids["admin"] = kWheel;
+    g.members = {{"dave", {kUsers, kWheel}}, {"erin", {kUsers}}};
+    Config c;
+    c.groups = {"admin"};
+    assert_int_equal(static_cast<int>(decide(c, "dave", "", g).kind), static_cast<int>(PolicyDecision::Kind::Apply));
+    assert_int_equal(static_cast<int>(decide(c, "erin", "", g).kind), static_cast<int>(PolicyDecision::Kind::Skip));
+    // A group id the directory has no name for still counts.
+    g.members["frank"] = {kUsers, kOps};
+    g.ids.erase("users");
+    c.groups = {"ops"};
+    assert_int_equal(static_cast<int>(decide(c, "frank", "", g).kind), static_cast<int>(PolicyDecision::Kind::Apply));
+}
+
+void configured_groups_resolved_once(void** /*state*/) {
+    FakeGroups g;
+    g.members = {{"alice", {kUsers, kWheel, kOps, kAdmins, 4242, 4243}}};
+    Config c;
+    c.groups = {"wheel", "ops"};
+    c.exempt_groups = {"users"};
+    g.name_lookups = 0;
+    assert_int_equal(static_cast<int>(decide(c, "alice", "", g).kind), static_cast<int>(PolicyDecision::Kind::Skip));
+    assert_int_equal(g.name_lookups, 3);  // one per configured name, none per group of the user
+    // An exempt group that does not resolve is an error too, not skipped.
+    c.exempt_groups = {"nosuch"};
+    c.groups_where = "/etc/security/pam_fac.conf:9";
+    const PolicyDecision d = decide(c, "alice", "", g);
+    assert_int_equal(static_cast<int>(d.kind), static_cast<int>(PolicyDecision::Kind::Error));
+    assert_string_equal(d.reason.c_str(), "/etc/security/pam_fac.conf:9: group 'nosuch' does not exist");
+}
+
 void system_groups_through_nss(void** /*state*/) {
     // root and its group exist on every machine this runs on.
     NssGroupDirectory nss;
-    const auto groups = nss.groups_of("root");
-    assert_true(groups.has_value());
-    assert_true(std::find(groups->begin(), groups->end(), "root") != groups->end());
-    assert_true(nss.group_exists("root"));
-    assert_false(nss.group_exists("no-such-group-pamfac"));
-    assert_false(nss.groups_of("no-such-user-pamfac").has_value());
+    const auto gids = nss.group_ids_of("root");
+    assert_true(gids.has_value());
+    assert_true(std::find(gids->begin(), gids->end(), gid_t{0}) != gids->end());
+    assert_true(nss.group_id("root") == std::optional<gid_t>(0));
+    assert_false(nss.group_id("no-such-group-pamfac").has_value());
+    assert_false(nss.group_ids_of("no-such-user-pamfac").has_value());
 }
 
 void trusted_networks_skip(void** /*state*/) {
@@ -157,24 +200,59 @@ struct TempDir {
     }
 };
 
+GraceKey key(const std::string& user, const std::string& rhost, const std::string& service) {
+    return GraceKey{user, rhost, service, "", ""};
+}
+
 void grace_records(void** /*state*/) {
     TempDir dir;
     ListLogger log;
     GraceRecords grace(dir.path + "/state", geteuid(), log);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 0);
-    grace.remember("alice", "192.0.2.1", "sshd", 1060, 1000);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 60);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1059, 3600), 1);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1060, 3600), 0);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.2", "sshd", 1000, 3600), 0);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sudo", 1000, 3600), 0);
-    assert_int_equal(grace.seconds_left("bob", "192.0.2.1", "sshd", 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1000, 3600), 0);
+    grace.remember(key("alice", "192.0.2.1", "sshd"), 1060, 1000);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1000, 3600), 60);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1059, 3600), 1);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1060, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.2", "sshd"), 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sudo"), 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("bob", "192.0.2.1", "sshd"), 1000, 3600), 0);
     // Expired records are removed when the next one is written.
-    grace.remember("bob", "192.0.2.9", "sshd", 3000, 2000);
-    assert_int_equal(grace.seconds_left("alice", "192.0.2.1", "sshd", 1000, 3600), 0);
-    assert_int_equal(grace.seconds_left("bob", "192.0.2.9", "sshd", 2000, 3600), 1000);
+    grace.remember(key("bob", "192.0.2.9", "sshd"), 3000, 2000);
+    assert_int_equal(grace.seconds_left(key("alice", "192.0.2.1", "sshd"), 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(key("bob", "192.0.2.9", "sshd"), 2000, 3600), 1000);
     // A shorter grace_period now in force caps the period already running.
-    assert_int_equal(grace.seconds_left("bob", "192.0.2.9", "sshd", 2000, 60), 60);
+    assert_int_equal(grace.seconds_left(key("bob", "192.0.2.9", "sshd"), 2000, 60), 60);
+}
+
+void grace_key_without_rhost_holds_ruser_and_tty(void** /*state*/) {
+    LoginContext su;
+    su.user = "root";
+    su.service = "su";
+    su.ruser = "alice";
+    su.tty = "/dev/pts/1";
+    const GraceKey k = grace_key(su);
+    assert_string_equal(k.ruser.c_str(), "alice");
+    assert_string_equal(k.tty.c_str(), "/dev/pts/1");
+    // With a remote host, that host is the key (sshd's tty is "ssh").
+    LoginContext ssh = su;
+    ssh.rhost = "192.0.2.1";
+    assert_true(grace_key(ssh).ruser.empty());
+    assert_true(grace_key(ssh).tty.empty());
+    assert_string_equal(grace_key(ssh).rhost.c_str(), "192.0.2.1");
+}
+
+void grace_without_rhost_is_tied_to_ruser_and_tty(void** /*state*/) {
+    // alice's "su root" with a code on pts/1 does not let mallory's
+    // "su root" on pts/7, or mallory's on pts/1 afterwards, skip FAC.
+    TempDir dir;
+    ListLogger log;
+    GraceRecords grace(dir.path + "/state", geteuid(), log);
+    grace.remember(GraceKey{"root", "", "su", "alice", "/dev/pts/1"}, 1060, 1000);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "alice", "/dev/pts/1"}, 1000, 3600), 60);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "mallory", "/dev/pts/7"}, 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "alice", "/dev/pts/7"}, 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "mallory", "/dev/pts/1"}, 1000, 3600), 0);
+    assert_int_equal(grace.seconds_left(GraceKey{"root", "", "su", "", ""}, 1000, 3600), 0);
 }
 
 struct Rig {
@@ -192,7 +270,7 @@ struct Rig {
         login.rhost = "192.0.2.1";
         login.service = "sshd";
         config.state_dir = dir.path + "/state";
-        groups.members = {{"alice", {"users"}}};
+        groups.members = {{"alice", {kUsers}}};
     }
     Outcome run() {
         Authenticator a(config, login, conv, backend, logger, groups, geteuid(), [this] { return now; });
@@ -215,6 +293,29 @@ void grace_period_skips_the_second_login(void** /*state*/) {
     r.conv.answers = {"123456"};
     r.backend.check_verdicts = {Verdict::Accepted};
     assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(r.backend.checks.size(), 2);
+}
+
+void grace_period_without_rhost_needs_the_same_ruser_and_tty(void** /*state*/) {
+    Rig r;
+    r.login.rhost.clear();
+    r.login.service = "su";
+    r.login.ruser = "alice";
+    r.login.tty = "/dev/pts/1";
+    r.config.grace_period_s = 60;
+    r.conv.answers = {"123456"};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Success));
+    r.login.ruser = "mallory";
+    r.login.tty = "/dev/pts/7";
+    r.conv.answers = {"000000"};
+    r.config.tries = 1;
+    r.backend.check_verdicts = {Verdict::WrongCredentials};
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
+    assert_int_equal(r.backend.checks.size(), 2);  // FAC was asked again
+    r.login.ruser = "alice";
+    r.login.tty = "/dev/pts/1";
+    assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::Ignore));
     assert_int_equal(r.backend.checks.size(), 2);
 }
 
@@ -276,8 +377,13 @@ int main() {
         cmocka_unit_test(usernames),
         cmocka_unit_test(groups_select_users),
         cmocka_unit_test(system_groups_through_nss),
+        cmocka_unit_test(groups_compared_by_id),
+        cmocka_unit_test(configured_groups_resolved_once),
         cmocka_unit_test(trusted_networks_skip),
         cmocka_unit_test(grace_records),
+        cmocka_unit_test(grace_key_without_rhost_holds_ruser_and_tty),
+        cmocka_unit_test(grace_without_rhost_is_tied_to_ruser_and_tty),
+        cmocka_unit_test(grace_period_without_rhost_needs_the_same_ruser_and_tty),
         cmocka_unit_test(grace_period_skips_the_second_login),
         cmocka_unit_test(failures_and_skips_never_start_a_grace_period),
         cmocka_unit_test(policy_comes_before_any_prompt),

@@ -3,6 +3,7 @@
 // errors, display_safe for the user, log_value for log fields).
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/text.h"
 // cmocka last: its macros clash with standard headers.
@@ -162,6 +163,49 @@ void printable_output_has_no_control_chars(void** /*state*/) {
     assert_true(is_valid_utf8(out));
 }
 
+// Every bidirectional control and the line and paragraph separators, each
+// with its UTF-8 bytes escaped.
+const std::pair<const char*, const char*> kFormatControls[] = {
+    {"\xD8\x9C", "\\xd8\\x9c"},           // U+061C arabic letter mark
+    {"\xE2\x80\x8E", "\\xe2\\x80\\x8e"},  // U+200E left-to-right mark
+    {"\xE2\x80\x8F", "\\xe2\\x80\\x8f"},  // U+200F right-to-left mark
+    {"\xE2\x80\xAA", "\\xe2\\x80\\xaa"},  // U+202A left-to-right embedding
+    {"\xE2\x80\xAB", "\\xe2\\x80\\xab"},  // U+202B
+    {"\xE2\x80\xAC", "\\xe2\\x80\\xac"},  // U+202C pop directional formatting
+    {"\xE2\x80\xAD", "\\xe2\\x80\\xad"},  // U+202D
+    {"\xE2\x80\xAE", "\\xe2\\x80\\xae"},  // U+202E right-to-left override
+    {"\xE2\x81\xA6", "\\xe2\\x81\\xa6"},  // U+2066 left-to-right isolate
+    {"\xE2\x81\xA7", "\\xe2\\x81\\xa7"},  // U+2067
+    {"\xE2\x81\xA8", "\\xe2\\x81\\xa8"},  // U+2068
+    {"\xE2\x81\xA9", "\\xe2\\x81\\xa9"},  // U+2069 pop directional isolate
+    {"\xE2\x80\xA8", "\\xe2\\x80\\xa8"},  // U+2028 line separator
+    {"\xE2\x80\xA9", "\\xe2\\x80\\xa9"},  // U+2029 paragraph separator
+};
+
+void printable_escapes_bidi_and_separators(void** /*state*/) {
+    for (const auto& [raw, escaped] : kFormatControls) {
+        const std::string in = std::string("a") + raw + "b";
+        assert_string_equal(printable(in).c_str(), (std::string("a") + escaped + "b").c_str());
+    }
+    // Their neighbours are ordinary text and stay as they are.
+    for (const char* kept : {"\xD8\x9B", "\xE2\x80\x8D", "\xE2\x80\xAF", "\xE2\x81\xA5", "\xE2\x81\xAA"}) {
+        assert_string_equal(printable(kept).c_str(), kept);
+    }
+}
+
+void log_value_escapes_right_to_left_override(void** /*state*/) {
+    // "user=mallory" shown reversed would read as another name.
+    const std::string v = log_value("\xE2\x80\xAEyrollam");
+    assert_string_equal(v.c_str(), "\"\\xe2\\x80\\xaeyrollam\"");
+    assert_string_equal(log_value("a\xE2\x80\xA8result=success").c_str(), "\"a\\xe2\\x80\\xa8result=success\"");
+}
+
+void display_safe_drops_bidi_and_separators(void** /*state*/) {
+    for (const auto& entry : kFormatControls) {
+        assert_string_equal(display_safe(std::string("a") + entry.first + "b").c_str(), "ab");
+    }
+}
+
 // --- display_safe ---------------------------------------------------------
 
 void display_safe_drops_esc_and_c0(void** /*state*/) {
@@ -284,6 +328,9 @@ int main() {
         cmocka_unit_test(printable_escapes_control_bytes),
         cmocka_unit_test(printable_escapes_invalid_utf8_bytes),
         cmocka_unit_test(printable_output_has_no_control_chars),
+        cmocka_unit_test(printable_escapes_bidi_and_separators),
+        cmocka_unit_test(log_value_escapes_right_to_left_override),
+        cmocka_unit_test(display_safe_drops_bidi_and_separators),
         cmocka_unit_test(display_safe_drops_esc_and_c0),
         cmocka_unit_test(display_safe_drops_c1_controls),
         cmocka_unit_test(display_safe_keeps_utf8),

@@ -155,6 +155,21 @@ void ends_with_code_needs_a_password(void** /*state*/) {
     assert_false(ends_with_code("123456"));
 }
 
+// --- appended_answer_fits --------------------------------------------------
+
+void appended_answer_up_to_520_bytes(void** /*state*/) {
+    assert_int_equal(kMaxAppendedAnswerBytes, 520);
+    assert_true(appended_answer_fits(std::string(512, 'p') + "12345678"));
+    assert_true(appended_answer_fits(std::string(514, 'p') + "123456"));
+    assert_true(appended_answer_fits("pw123456"));
+}
+
+void appended_answer_over_520_bytes_refused(void** /*state*/) {
+    assert_false(appended_answer_fits(std::string(513, 'p') + "12345678"));
+    // The size the review sent to FAC.
+    assert_false(appended_answer_fits(std::string(100 * 1024, 'p') + "123456"));
+}
+
 }  // namespace
 
 int main() {
@@ -175,6 +190,8 @@ int main() {
         cmocka_unit_test(ends_with_code_password_then_code),
         cmocka_unit_test(ends_with_code_needs_six_digits),
         cmocka_unit_test(ends_with_code_needs_a_password),
+        cmocka_unit_test(appended_answer_up_to_520_bytes),
+        cmocka_unit_test(appended_answer_over_520_bytes_refused),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
