@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -55,7 +56,9 @@ The dns, tcp, tls, cert and pin steps send no credentials and no request.
                    instead: every pam_fac.so line of /etc/pam.d/NAME
                    (@include, include and substack followed), its conf=
                    and key=value arguments applied as the module applies
-                   them; a bad or conflicting argument is named
+                   them; a bad or conflicting argument is named. With
+                   --conf, lines without conf= read PATH instead of the
+                   default file (to try a new file before installing it)
   --pam-dir DIR    read the PAM services from DIR (default /etc/pam.d)
   -h, --help       show this help
 
@@ -336,6 +339,10 @@ int check_service(const ParsedArgs& args) {
     const char* dir_option = args.value("--pam-dir");
     const std::string pam_dir = dir_option != nullptr ? dir_option : "/etc/pam.d";
     const std::string service = args.value("--service");
+    const char* default_conf = args.value("--conf");
+    if (default_conf != nullptr && default_conf[0] != '/') {
+        return fail("check", "--conf needs an absolute path with --service", kExitUsage);
+    }
     PamServiceStack stack;
     if (auto error = read_pam_service(pam_dir, service, stack)) {
         return fail("check", *error, kExitUsage);
@@ -352,8 +359,14 @@ int check_service(const ParsedArgs& args) {
     std::vector<pamfac::Config> configs;
     for (const PamModuleLine& line : stack.fac_lines) {
         std::printf("\n%s: %s\n", one_line(line.where).c_str(), one_line(line.text).c_str());
+        std::vector<std::string> module_args = line.args;
+        const bool names_conf = std::any_of(module_args.begin(), module_args.end(),
+                                            [](const std::string& a) { return a.rfind("conf=", 0) == 0; });
+        if (default_conf && !names_conf) {
+            module_args.insert(module_args.begin(), std::string("conf=") + default_conf);
+        }
         pamfac::Config config;
-        if (auto error = pamfac::load_config(line.args, ::geteuid(), config)) {
+        if (auto error = pamfac::load_config(module_args, ::geteuid(), config)) {
             std::printf("  config: FAIL\n");
             if (!flush_stdout()) {
                 return kExitFailed;
@@ -405,10 +418,6 @@ int run_check(int argc, char** argv) {
         return fail("check", std::string("unexpected argument '") + args.positionals[0] + "'", kExitUsage);
     }
     if (args.has("--service")) {
-        if (args.has("--conf")) {
-            return fail("check", "--conf and --service exclude each other: the service's lines name their config",
-                        kExitUsage);
-        }
         return check_service(args);
     }
     if (args.has("--pam-dir")) {

@@ -346,6 +346,11 @@ class FacctlTest(unittest.TestCase):
                       r.stdout)
         self.assertIn("PAM_SILENT", r.stdout)
         self.assertRegex(r.stdout, r"api +ok +apiadmin accepted")
+        # --conf: the file for lines that name none.
+        d = self.pam_dir({"sudo": "auth required pam_fac.so tries=2\n"})
+        r = self.facctl("check", "--service", "sudo", "--pam-dir", d, "--conf", conf)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"config {conf}: ok", r.stdout)
         # The plain check of the same file knows nothing of the stack line.
         self.assertIn("second_factor code_or_push", self.facctl("check", "--conf", conf).stdout)
 
@@ -375,8 +380,8 @@ class FacctlTest(unittest.TestCase):
                                    f"{d}/bad:1", "needs a control and a module")
         self.assert_one_line_error(self.facctl("check", "--service", "../etc", "--pam-dir", d), 2,
                                    "not a PAM service name")
-        self.assert_one_line_error(self.facctl("check", "--service", "login", "--conf", self.conf()), 2,
-                                   "exclude each other")
+        self.assert_one_line_error(self.facctl("check", "--service", "login", "--conf", "rel.conf"), 2,
+                                   "absolute path")
         self.assert_one_line_error(self.facctl("check", "--pam-dir", d), 2, "--pam-dir goes with --service")
 
     def ftc_conf(self, secret):
