@@ -299,6 +299,21 @@ class Docs(unittest.TestCase):
         self.assert_login("README config, second_factor=push line", services, "sudo",
                           dict(file_settings, second_factor="push"), "push", [])
 
+    def test_abandoned_login_leaves_its_line(self):
+        # Guide section 15: the conversation fails at the autopush prompt
+        # (Ctrl-C at a console, a client gone): the push is abandoned and the
+        # line is written all the same.
+        conf, file_settings = self.readme_config()
+        services = self.services_dir("abandoned", {"login": "auth required %s conf=%s\n" % (MODULE, conf),
+                                                   "other": STUBS["other"]})
+        self.set_push("never")
+        r, lines = self.login(services, "login", file_settings, [])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(flow_prompts()["kPushSent"], r.stdout)
+        self.assertEqual(len(lines), 1, r.stdout)
+        self.assertIn("result=aborted", lines[0])
+        self.assertIn("conversation failed while asking for the code", lines[0])
+
     def test_quoted_prompts_are_the_modules(self):
         prompts = set(flow_prompts().values())
         others = {"Password: ", "[sudo] password for alice: "}

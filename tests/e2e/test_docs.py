@@ -186,6 +186,7 @@ class DebianSshd(SshdTestCase):
         r = self.sshd_test(main, "-t")
         self.assertEqual(r.returncode, 0, r.stderr)
         log_path = os.path.join(d, "sshd.log")
+        # pam_wrapper writes the module's syslog lines to stderr: into sshd.log (-e).
         env = clean_env(LD_PRELOAD="%s %s" % (self.pam_wrapper, self.nss_wrapper), PAM_WRAPPER="1",
                         PAM_WRAPPER_SERVICE_DIR=pamsvc, NSS_WRAPPER_PASSWD=self.nss_passwd,
                         NSS_WRAPPER_GROUP=self.nss_group)
@@ -252,6 +253,33 @@ class DebianSshd(SshdTestCase):
                     self.assert_logged_in(client)
                     self.record("%s %s with %s (%s)" % (block.where, variant, dropin.where, methods), client)
             self.sshd.stop()
+
+
+    def test_4_abandoned_login(self):
+        # Guide section 16, "Aborted": Ctrl-C at the autopush prompt. sshd
+        # notices the closed connection and ends its PAM process with
+        # SIGTERM (OpenSSH's sshpam_thread_cleanup), so the module cannot
+        # write its line; sshd's own line is the record. (The module's line
+        # for a conversation that fails is tests/docs' abandoned-login test.)
+        stack = next(b for b in doc_snippets.of_tag("pam") if b.document == "README.md")
+        sshd = self.launch_debian("abandoned", self.stack_lines(stack), dropin_for(stack))
+        self.sim.set_push(USER, "wait")
+        client = self.ssh()
+        self.expect_prompt(client, PREFIX + e2e.PASSWORD_PROMPT)
+        client.sendline(LOCAL_PASSWORD)
+        self.expect_prompt(client, AUTOPUSH_PROMPT)
+        self.sim.requests_when("/api/v1/pushauth", lambda es: len(es) == 1)
+        client.child.sendintr()   # Ctrl-C: the ssh client ends, its connection closes
+        client.wait_eof(10)
+        wanted = "Connection closed by authenticating user %s 127.0.0.1" % USER
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and wanted not in sshd.log_text():
+            time.sleep(0.1)
+        log("4 Ctrl-C at the autopush prompt: sshd logged %r"
+            % [l for l in sshd.log_text().splitlines() if "closed" in l.lower()])
+        self.assertIn(wanted, sshd.log_text())
+        pushes = self.sim.requests("/api/v1/pushauth")
+        self.assertEqual(len(pushes), 1, pushes)
 
 
 class DocumentedSudo(RealUserTestCase):
