@@ -329,8 +329,9 @@ std::vector<std::string> notes_for(const PamModuleLine& line, const pamfac::Conf
     }
     if (service == "sudo" && c.second_factor == pamfac::SecondFactor::Push) {
         notes.push_back(
-            "sudo passes PAM_SILENT by default (sudoers pam_silent): with second_factor = push the user sees "
-            "nothing while the push waits; second_factor = code_or_push with autopush = yes shows it in the prompt");
+            "sudo passes PAM_SILENT (1.9.13 always, later unless sudoers pam_silent is off): with "
+            "second_factor = push the user sees nothing while the push waits; second_factor = code_or_push "
+            "with autopush = yes shows it in the prompt");
     }
     return notes;
 }
