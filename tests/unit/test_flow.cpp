@@ -569,6 +569,19 @@ void autopush_never_claims_a_push_that_failed(void** /*state*/) {
     }
 }
 
+void autopush_with_the_server_down_claims_no_push(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_verdicts = {Verdict::Outage};
+    r.conv.answers = {"123456"};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthinfoUnavail));
+    for (const auto& prompt : r.conv.prompts) {
+        assert_string_not_equal(prompt.first.c_str(), prompts::kPushSent);
+    }
+    assert_true(contains(r.conv.errors.back(), "cannot be reached"));
+}
+
 void autopush_expired_push_is_not_claimed(void** /*state*/) {
     Rig r;
     autopush_rig(r);
@@ -775,6 +788,7 @@ int main() {
         cmocka_unit_test(autopush_the_prompt_says_the_push_is_out),
         cmocka_unit_test(autopush_never_claims_a_push_that_failed),
         cmocka_unit_test(autopush_expired_push_is_not_claimed),
+        cmocka_unit_test(autopush_with_the_server_down_claims_no_push),
         cmocka_unit_test(autopush_typed_code_wins_and_push_is_abandoned),
         cmocka_unit_test(autopush_approved_then_enter),
         cmocka_unit_test(autopush_enter_waits_for_the_phone),
