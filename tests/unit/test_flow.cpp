@@ -576,6 +576,7 @@ void autopush_with_the_server_down_claims_no_push(void** /*state*/) {
     r.conv.answers = {"123456"};
     const Outcome o = r.run();
     assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthinfoUnavail));
+    assert_true(r.conv.infos.empty());  // nothing says a push was sent
     for (const auto& prompt : r.conv.prompts) {
         assert_string_not_equal(prompt.first.c_str(), prompts::kPushSent);
     }
