@@ -282,6 +282,26 @@ class DebianSshd(SshdTestCase):
         self.assertEqual(len(pushes), 1, pushes)
 
 
+    def test_5_enter_push_notice_without_autopush(self):
+        # Guide 8.5: without autopush, the notice of a push sent by Enter
+        # reaches an interactive ssh login only after the push, and twice
+        # (sshd's banner at the end of authentication, then its login
+        # messages). The reason the guide says: use autopush with sshd.
+        self.start_sshd([self.fac_line(autopush="no")])
+        self.sim.set_push(USER, "approve", 1.0)
+        args = [e2e.SSH, "-F", "/dev/null", "-tt", "-p", str(self.sshd.port), "-o", "StrictHostKeyChecking=yes",
+                "-o", "UserKnownHostsFile=" + self.known_hosts, "-o", "PreferredAuthentications=keyboard-interactive",
+                "-o", "IdentitiesOnly=yes", "%s@127.0.0.1" % USER]
+        client = Client(args, clean_env(HOME=self.tmp), cleanup=self.addCleanup)
+        self.expect_prompt(client, e2e.CODE_OR_PUSH_PROMPT)
+        client.sendline("")
+        self.assertEqual(client.expect([r"\$ "], timeout=20), 0, client.transcript)
+        client.sendline("exit")
+        client.wait_eof(10)
+        log("5 Enter-push, interactive login, no autopush; ssh showed:\n" + e2e.indent(client.transcript))
+        self.assertEqual(len(re.findall(e2e.PUSH_INFO_RE, client.transcript)), 2, client.transcript)
+
+
 class DocumentedSudo(RealUserTestCase):
     TOOLS = ("sudo", "runuser", "visudo", "chpasswd")
     BASE_CONF = readme_settings()
