@@ -77,9 +77,11 @@ clean:
 # The Debian package (debian/), built by dpkg-buildpackage -us -uc -b from a
 # copy of the working tree, so the .deb and its .changes land in
 # $(DEB_BUILD)/ and neither the repository nor its parent gets build files.
+# It installs only the package's build dependencies, not the test tools.
 DEB_BUILD ?= build-deb
 .PHONY: deb clean-deb
-deb: deps
+deb:
+	bash tests/deb/install-build-deps.sh
 	bash tests/deb/build-deb.sh $(DEB_BUILD)
 
 clean-deb:

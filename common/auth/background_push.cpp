@@ -30,6 +30,12 @@ std::optional<BackendResult> BackgroundPush::result_if_done() {
     return result_;
 }
 
+std::optional<BackendResult> BackgroundPush::wait_for(std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait_for(lock, limit, [this] { return result_.has_value(); });
+    return result_;
+}
+
 BackendResult BackgroundPush::wait() {
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [this] { return result_.has_value(); });

@@ -3,6 +3,7 @@
 // object is gone, so none outlives the PAM call that started it.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -23,6 +24,8 @@ public:
 
     // The answer, if the push has finished.
     std::optional<BackendResult> result_if_done();
+    // The answer, if the push finishes within `limit`.
+    std::optional<BackendResult> wait_for(std::chrono::milliseconds limit);
     // Waits for the answer (bounded by push_timeout inside the backend).
     BackendResult wait();
 

@@ -36,9 +36,22 @@ constexpr const char* kRescueOnlyOffline =
 constexpr const char* kWrongRescue = "Incorrect rescue code.";
 constexpr const char* kNotRescue = "That is not a rescue code.";
 constexpr const char* kUnavailableRescue = "The authentication server cannot be reached. Enter a rescue code.";
-constexpr const char* kAutopushSent =
-    "A push was sent to FortiToken Mobile: approve it and press Enter, or type a code.";
 }  // namespace msg
+
+// How long the autopush prompt waits for the push request's first answer:
+// a server that refuses or cannot take the push does so within a few round
+// trips, and the prompt must not say "Push sent" when it already knows better.
+// FAC holds a push that went out until the phone answers, so a healthy login
+// waits this long once.
+constexpr std::chrono::milliseconds kPushSendWindow{500};
+
+// Whether a finished autopush still lets the prompt say a push is out: the
+// phone answered (or the push was lost after it left), and the next answer
+// settles it. Not sent, or expired: the prompt asks for a code instead.
+bool push_is_out(Verdict v) {
+    return v == Verdict::Accepted || v == Verdict::AcceptedPasswordChange || v == Verdict::PushRejected ||
+           v == Verdict::PushLost;
+}
 
 bool accepted(Verdict v) {
     return v == Verdict::Accepted || v == Verdict::AcceptedPasswordChange;
@@ -211,8 +224,21 @@ Flow::Stop Flow::run_code_loop() {
     std::string last_problem;
     int attempt = 0;
     while (attempt < config_.tries) {
+        if (autopush) {
+            // A push that already ended unanswered is not "sent" any more:
+            // the user is told, and asked for a code.
+            std::optional<BackendResult> done = autopush->result_if_done();
+            if (done && !push_is_out(done->verdict)) {
+                autopush.reset();
+                push_offered = false;
+                const bool timed_out = done->verdict == Verdict::PushTimedOut;
+                if (auto stop = settle_autopush(*done, !timed_out)) {
+                    return *stop;
+                }
+            }
+        }
         Secret answer;
-        const char* prompt = push_offered ? prompts::kCodeOrPush : prompts::kCode;
+        const char* prompt = autopush ? prompts::kPushSent : push_offered ? prompts::kCodeOrPush : prompts::kCode;
         if (!conversation_.ask(prompt, config_.echo_code, answer)) {
             return Stop{Status::ConvErr, "conversation failed while asking for the code"};
         }
@@ -279,11 +305,9 @@ std::optional<Flow::Stop> Flow::start_autopush(std::unique_ptr<BackgroundPush>& 
     if (auto stop = check_password_before_push(password_change)) {
         return stop;
     }
-    // Sent before the prompt: sshd shows info text together with the next
-    // prompt, so the user reads this while the push is on its way.
-    conversation_.info(std::string(msg::kAutopushSent) + " You have " + seconds_text(config_.push_timeout_ms) + ".");
     try {
         push = std::make_unique<BackgroundPush>(backend_, push_fields());
+        push->wait_for(kPushSendWindow);
     } catch (const std::system_error& e) {
         logger_.warning(std::string("autopush: no thread for the push (") + e.what() +
                         "); pressing Enter sends one instead");

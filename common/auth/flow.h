@@ -30,6 +30,10 @@ inline constexpr const char* kPasswordAndCode = "Password and FortiToken code: "
 inline constexpr const char* kCode = "FortiToken code: ";
 inline constexpr const char* kCodeOrPush = "FortiToken code (press Enter for push): ";
 inline constexpr const char* kRescueCode = "Rescue code: ";
+// autopush: the prompt itself says the push is out, since it is the one
+// message every client shows at once (sshd holds info text back until the
+// next prompt; sudo passes PAM_SILENT).
+inline constexpr const char* kPushSent = "Push sent: approve it and press Enter, or type a FortiToken code: ";
 }  // namespace prompts
 
 class Flow {

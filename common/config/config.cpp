@@ -583,9 +583,6 @@ std::optional<ConfigError> check_combination(const SettingMap& merged, Config& c
                                "and let another module check the password"};
         }
     }
-    if (c.autopush && c.second_factor != SecondFactor::CodeOrPush) {
-        return ConfigError{where("autopush") + ": autopush = yes needs second_factor = code_or_push"};
-    }
     if (c.second_factor == SecondFactor::None && !c.password) {
         return ConfigError{where("second_factor") + ": second_factor = none needs password = yes"};
     }

@@ -21,13 +21,15 @@ pam_fac's admin command. Every command reads the module's config file
 
 Commands:
   check     check the config, then each server: DNS, TCP, TLS, certificate,
-            pin, API credentials and round-trip time
+            pin, API credentials and round-trip time; with --service NAME,
+            the settings in force for /etc/pam.d/NAME
   auth      authenticate a user through the module's flow, on this terminal
   tokens    list FortiTokens (GET /api/v1/fortitokens/, every page)
   rescue    issue, list and revoke single-use rescue codes
   version   print facctl's version
 
   -h, --help   show this help; "facctl COMMAND --help" shows a command's
+               options
 )";
 
 constexpr const char* kVersionHelp = R"(Usage: facctl version

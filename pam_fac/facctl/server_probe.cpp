@@ -199,6 +199,8 @@ void read_certificate(CURL* h, CertificateInfo& cert) {
             cert.issuer = display_safe(after_colon(f, 7));
         } else if (std::strncmp(f, "Expire date:", 12) == 0) {
             parse_expiry(after_colon(f, 12), cert);
+        } else if (std::strncmp(f, "Cert:", 5) == 0) {
+            cert.pem = after_colon(f, 5);
         }
     }
 }

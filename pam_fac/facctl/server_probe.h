@@ -25,6 +25,7 @@ struct CertificateInfo {
     std::string not_after;  // "YYYY-MM-DD", empty if unknown
     long days_left = 0;     // negative once expired
     bool expiry_known = false;
+    std::string pem;  // the certificate itself, for facctl to show its key's pin
 };
 
 struct ServerProbe {

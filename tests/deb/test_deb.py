@@ -176,7 +176,15 @@ def check_installed(files, before):
     binaries = run([sys.executable, os.path.join(SRC, "tests", "lint", "check_binaries.py"), module,
                     "/usr/sbin/facctl"], check=False)
     expect(binaries.returncode == 0, f"installed binaries:\n{binaries.stdout}{binaries.stderr}")
-    log("installed: files, modes, conffile, disabled profile, PAM stacks untouched, binaries hardened")
+    for page in ("man8/pam_fac.8.gz", "man5/pam_fac.conf.5.gz", "man8/facctl.8.gz"):
+        text = run(["zcat", "/usr/share/man/" + page]).stdout
+        expect("/usr/share/doc/libpam\\-fac/guide.md" in text, f"{page} does not point to the installed guide")
+    # make deb installs the package's build dependencies, not the test tools.
+    plan = run(["make", "-n", "-C", SRC, "deb"]).stdout
+    expect("install-build-deps.sh" in plan and "install-deps.sh" not in plan.replace("install-build-deps", ""),
+           f"make deb installs more than the build dependencies:\n{plan}")
+    log("installed: files, modes, conffile, disabled profile, PAM stacks untouched, binaries hardened, "
+        "the guide, README and example where the man pages say")
 
 
 def check_login(workdir, module):
@@ -225,7 +233,8 @@ def check_login(workdir, module):
 
 def check_purged(files, before):
     expect(package_status() == "not-installed", f"{PACKAGE} is still known to dpkg: {package_status()}")
-    leftovers = [p for p in list(files) + ["/usr/share/doc/libpam-fac"] if os.path.lexists(p)]
+    # The module's default state_dir (the pamtester login used it) goes too.
+    leftovers = [p for p in list(files) + ["/usr/share/doc/libpam-fac", "/run/pam_fac"] if os.path.lexists(p)]
     expect(not leftovers, f"left behind after purge: {leftovers}")
     changed = differences(before, snapshot())
     expect(not changed, f"install + purge changed: {changed}")
@@ -245,6 +254,10 @@ def main():
         "/etc/security/pam_fac.conf": 0o600,
         "/usr/share/pam-configs/fac": 0o644,
         "/usr/share/man/man8/facctl.8.gz": 0o644,
+        # The documents the man pages point to, where they say.
+        "/usr/share/doc/libpam-fac/guide.md": 0o644,
+        "/usr/share/doc/libpam-fac/README.md": 0o644,
+        "/usr/share/doc/libpam-fac/pam_fac.conf.example": 0o644,
     }
     # Refuse to touch an existing installation, or a "make install" copy
     # that dpkg would silently overwrite and purge would then remove.

@@ -79,7 +79,8 @@ CODE_OR_PUSH_PROMPT = "FortiToken code (press Enter for push): "
 CODE_PROMPT = "FortiToken code: "
 PASSWORD_PROMPT = "Password: "
 APPEND_PROMPT = "Password and FortiToken code: "
-AUTOPUSH_TEXT = "A push was sent to FortiToken Mobile"
+AUTOPUSH_PROMPT = "Push sent: approve it and press Enter, or type a FortiToken code: "
+PUSH_NOT_SENT_USE_CODE = "The push could not be sent. Enter a code instead."
 PUSH_INFO_RE = r"Sending a push to FortiToken Mobile: approve it within \d+ seconds\."
 
 # The marker line of every file the tests write under /etc.

@@ -25,7 +25,7 @@ import re
 import time
 
 import e2e_common as e2e
-from e2e_common import (AUTOPUSH_TEXT, CODE_OR_PUSH_PROMPT, CODE_PROMPT, ETC, PUSH_INFO_RE, Client,
+from e2e_common import (AUTOPUSH_PROMPT, CODE_OR_PUSH_PROMPT, CODE_PROMPT, ETC, PUSH_INFO_RE, Client,
                         RealUserTestCase, clean_env, indent, log)
 
 if __name__ == "__main__":
@@ -113,8 +113,7 @@ class ConsoleLogin(RealUserTestCase):
         self.login_stack(second_factor="code_or_push", autopush="yes")
         self.sim.set_push(self.user, "wait")
         client = self.spawn_login()
-        self.expect_or_fail(client, re.escape(AUTOPUSH_TEXT), "no autopush text")
-        self.expect_or_fail(client, re.escape(CODE_OR_PUSH_PROMPT), "no code prompt")
+        self.expect_or_fail(client, re.escape(AUTOPUSH_PROMPT), "no autopush prompt")
         client.sendline(self.code())
         self.prove_shell(client)
         self.assertEqual(len(self.sim.requests("/api/v1/pushauth")), 1)

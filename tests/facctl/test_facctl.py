@@ -200,6 +200,12 @@ class FacctlTest(unittest.TestCase):
                 self.assertTrue(r.stdout.startswith(f"Usage: facctl {command}"), r.stdout)
                 self.assertEqual(r.stderr, "")
 
+    def test_help_is_whole(self):
+        r = self.facctl("--help")
+        self.assertTrue(r.stdout.endswith("shows a command's\n               options\n"), r.stdout)
+        self.assertIn("--service NAME", self.facctl("check", "--help").stdout)
+        self.assertIn("--pam-dir DIR", self.facctl("check", "--help").stdout)
+
     def test_usage_errors(self):
         self.assert_one_line_error(self.facctl(), 2, "missing command")
         self.assert_one_line_error(self.facctl("frobnicate"), 2, "unknown command 'frobnicate'")
@@ -285,6 +291,99 @@ class FacctlTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"api +skip")
         self.assertEqual(self.expired.requests(), [], "credentials went to an unverified server")
 
+    def test_check_missing_ca_file(self):
+        missing = os.path.join(self.dir, "no-such-ca.pem")
+        path = self.conf()
+        with open(path) as f:
+            text = f.read().replace(f"ca_file = {self.ca}", f"ca_file = {missing}")
+        with open(path, "w") as f:
+            f.write(text)
+        r = self.facctl("check", "--conf", path)
+        self.assert_one_line_error(r, 1, "ca_file", missing, "file does not exist")
+        self.assertNotIn("tls", r.stdout + r.stderr)
+        self.assertEqual(self.sim.requests(), [])
+
+    def test_check_untrusted_certificate_is_not_called_ok(self):
+        path = self.conf()
+        with open(path) as f:
+            text = f.read().replace(f"ca_file = {self.ca}",
+                                    "ca_file = " + os.path.join(self.dir, "certs", "selfsigned.pem"))
+        with open(path, "w") as f:
+            f.write(text)
+        r = self.facctl("check", "--conf", path)
+        self.assert_one_line_error(r, 1, "no server is usable", "certificate")
+        self.assertRegex(r.stdout, r"tls +FAIL +certificate verification failed")
+        self.assertRegex(r.stdout, r"cert +info +subject CN = localhost")
+        self.assertNotRegex(r.stdout, r"cert +ok")
+
+    # -- check --service -------------------------------------------------------
+
+    def pam_dir(self, files):
+        d = os.path.join(self.dir, "pam.d")
+        shutil.rmtree(d, ignore_errors=True)
+        os.mkdir(d)
+        for name, text in files.items():
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+        return d
+
+    def test_check_service_applies_the_stack_arguments(self):
+        conf = self.conf("autopush = yes\n")
+        d = self.pam_dir({
+            "common-auth": "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\n"
+                           "auth required pam_permit.so\n",
+            "sudo": f"#%PAM-1.0\n@include common-auth\n-auth required /lib/security/pam_fac.so conf={conf} \\\n"
+                    f"    second_factor=push  # sudo: push only\n@include common-account\n",
+            "common-account": "account required pam_unix.so\n",
+        })
+        r = self.facctl("check", "--service", "sudo", "--pam-dir", d)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"service sudo: {d}/sudo (with {d}/common-auth, {d}/common-account)", r.stdout)
+        self.assertIn(f"{d}/sudo:3: -auth required /lib/security/pam_fac.so conf={conf} second_factor=push",
+                      r.stdout)
+        self.assertIn(f"config {conf}: ok (api_user apiadmin, 1 server, second_factor push)", r.stdout)
+        self.assertIn("note: autopush = yes has nothing to do here (second_factor = push); that is no error",
+                      r.stdout)
+        self.assertIn("PAM_SILENT", r.stdout)
+        self.assertRegex(r.stdout, r"api +ok +apiadmin accepted")
+        # --conf: the file for lines that name none.
+        d = self.pam_dir({"sudo": "auth required pam_fac.so tries=2\n"})
+        r = self.facctl("check", "--service", "sudo", "--pam-dir", d, "--conf", conf)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"config {conf}: ok", r.stdout)
+        # The plain check of the same file knows nothing of the stack line.
+        self.assertIn("second_factor code_or_push", self.facctl("check", "--conf", conf).stdout)
+
+    def test_check_service_names_a_bad_argument(self):
+        conf = self.conf()
+        d = self.pam_dir({
+            "sshd": "auth substack fac-stack\n",
+            "fac-stack": f"auth required pam_fac.so conf={conf} tries=0\n",
+        })
+        r = self.facctl("check", "--service", "sshd", "--pam-dir", d)
+        self.assert_one_line_error(r, 2, f"{d}/fac-stack:1", "module argument 'tries'")
+        d = self.pam_dir({"sshd": f"auth include fac\n", "fac": f"auth required pam_fac.so conf={conf} frobnicate\n"})
+        self.assert_one_line_error(self.facctl("check", "--service", "sshd", "--pam-dir", d), 2,
+                                   f"{d}/fac:1", "frobnicate", "unknown")
+        self.assertEqual(self.sim.requests(), [])
+
+    def test_check_service_stack_problems(self):
+        d = self.pam_dir({"login": "auth required pam_unix.so\n", "loop": "@include loop2\n",
+                          "loop2": "auth include loop\n", "bad": "auth required\n"})
+        self.assert_one_line_error(self.facctl("check", "--service", "login", "--pam-dir", d), 1,
+                                   "no pam_fac.so line", f"{d}/login")
+        self.assert_one_line_error(self.facctl("check", "--service", "loop", "--pam-dir", d), 2,
+                                   f"{d}/loop includes itself")
+        self.assert_one_line_error(self.facctl("check", "--service", "nosuch", "--pam-dir", d), 2,
+                                   f"{d}/nosuch cannot be read")
+        self.assert_one_line_error(self.facctl("check", "--service", "bad", "--pam-dir", d), 2,
+                                   f"{d}/bad:1", "needs a control and a module")
+        self.assert_one_line_error(self.facctl("check", "--service", "../etc", "--pam-dir", d), 2,
+                                   "not a PAM service name")
+        self.assert_one_line_error(self.facctl("check", "--service", "login", "--conf", "rel.conf"), 2,
+                                   "absolute path")
+        self.assert_one_line_error(self.facctl("check", "--pam-dir", d), 2, "--pam-dir goes with --service")
+
     def ftc_conf(self, secret):
         path = os.path.join(self.dir, "ftc.conf")
         if os.path.exists(path):
@@ -315,6 +414,7 @@ class FacctlTest(unittest.TestCase):
         r = self.facctl("check", "--conf", self.conf(f"pinned_pubkey = sha256//{other}\n"))
         self.assert_one_line_error(r, 1, "pin", "does not match pinned_pubkey")
         self.assertRegex(r.stdout, r"pin +FAIL +does not match")
+        self.assertIn(f"the server's key: sha256//{pin}", r.stdout)
         self.assertRegex(r.stdout, r"cert +ok +subject CN = localhost")
         self.assertEqual(self.sim.requests(), [], "credentials went to a server whose pin did not match")
 

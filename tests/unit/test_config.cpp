@@ -1024,6 +1024,15 @@ void argument_bad_value_names_argument(void** /*state*/) {
     expect_argument_error({"debug=maybe"}, "debug", "yes or no");
 }
 
+void argument_may_leave_autopush_nothing_to_do(void** /*state*/) {
+    // The file's autopush applies only where a push can be offered at the
+    // prompt: a sudo line's second_factor=push is no error.
+    const Config c = ok(base_with("autopush = yes\n"), {"second_factor=push"});
+    assert_int_equal(static_cast<int>(c.second_factor), static_cast<int>(SecondFactor::Push));
+    assert_int_equal(static_cast<int>(ok(base_with("autopush = yes\nsecond_factor = code\n")).second_factor),
+                     static_cast<int>(SecondFactor::Code));
+}
+
 void argument_combination_error(void** /*state*/) {
     const Loaded r = load(kBase, {"second_factor=none"});
     const std::string m = error_of(r);
@@ -1399,6 +1408,7 @@ int main() {
         cmocka_unit_test(duplicate_argument_refused),
         cmocka_unit_test(duplicate_conf_argument_refused),
         cmocka_unit_test(argument_bad_value_names_argument),
+        cmocka_unit_test(argument_may_leave_autopush_nothing_to_do),
         cmocka_unit_test(argument_combination_error),
         cmocka_unit_test(argument_error_with_good_file),
         // file security

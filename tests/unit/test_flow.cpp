@@ -538,17 +538,61 @@ Rig& autopush_rig(Rig& r) {
     return r;
 }
 
-void autopush_info_comes_before_the_prompt(void** /*state*/) {
+void autopush_the_prompt_says_the_push_is_out(void** /*state*/) {
     Rig r;
     autopush_rig(r);
     r.backend.push_delay_ms = -1;
-    r.conv.answers = {"123456"};
-    r.backend.check_verdicts = {Verdict::Accepted};
+    r.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::Accepted};
+    r.conv.answers = {"000000", "123456"};
     r.run();
-    assert_true(r.conv.events.size() >= 2);
-    assert_true(contains(r.conv.events[0], "info: A push was sent to FortiToken Mobile"));
-    assert_true(contains(r.conv.events[0], "You have 60 seconds."));
-    assert_string_equal(r.conv.events[1].c_str(), (std::string("prompt: ") + prompts::kCodeOrPush).c_str());
+    // The prompt is the one notice: no info text says it again.
+    assert_true(r.conv.infos.empty());
+    assert_int_equal(r.conv.prompts.size(), 2);
+    assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kPushSent);
+    assert_string_equal(r.conv.prompts[1].first.c_str(), prompts::kPushSent);  // still out after a wrong code
+}
+
+void autopush_never_claims_a_push_that_failed(void** /*state*/) {
+    for (const Verdict v : {Verdict::PushNotSent, Verdict::PushUnavailable}) {
+        Rig r;
+        autopush_rig(r);
+        r.backend.push_verdicts = {v};
+        r.backend.check_verdicts = {Verdict::Accepted};
+        r.conv.answers = {"123456"};
+        const Outcome o = r.run();
+        assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+        assert_int_equal(r.conv.prompts.size(), 1);
+        assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kCode);
+        assert_int_equal(r.conv.errors.size(), 1);
+        assert_true(contains(r.conv.errors[0], "Enter a code instead"));
+        assert_true(contains(r.conv.events[0], "error: "));  // told before the prompt
+    }
+}
+
+void autopush_with_the_server_down_claims_no_push(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_verdicts = {Verdict::Outage};
+    r.conv.answers = {"123456"};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthinfoUnavail));
+    assert_true(r.conv.infos.empty());  // nothing says a push was sent
+    for (const auto& prompt : r.conv.prompts) {
+        assert_string_not_equal(prompt.first.c_str(), prompts::kPushSent);
+    }
+    assert_true(contains(r.conv.errors.back(), "cannot be reached"));
+}
+
+void autopush_expired_push_is_not_claimed(void** /*state*/) {
+    Rig r;
+    autopush_rig(r);
+    r.backend.push_verdicts = {Verdict::PushTimedOut};
+    r.backend.check_verdicts = {Verdict::Accepted};
+    r.conv.answers = {"123456"};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_int_equal(r.conv.prompts.size(), 1);
+    assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kCode);
 }
 
 void autopush_typed_code_wins_and_push_is_abandoned(void** /*state*/) {
@@ -614,9 +658,20 @@ void autopush_rejection_fails_at_the_next_answer(void** /*state*/) {
     assert_string_equal(r.conv.errors.back().c_str(), "The push was rejected.");
 }
 
+// The push answers only once the user is at the prompt.
+void answer_push_at_the_prompt(Rig& r, std::atomic<bool>& at_prompt) {
+    r.backend.push_released = [&at_prompt] { return at_prompt.load(); };
+    r.conv.before_each_answer = [&r, &at_prompt] {
+        at_prompt = true;
+        r.backend.wait_for_push();
+    };
+}
+
 void autopush_timeout_with_enter_fails(void** /*state*/) {
     Rig r;
     autopush_rig(r);
+    std::atomic<bool> at_prompt{false};
+    answer_push_at_the_prompt(r, at_prompt);
     r.backend.push_verdicts = {Verdict::PushTimedOut};
     r.conv.answers = {""};
     assert_int_equal(static_cast<int>(r.run().status), static_cast<int>(Status::AuthErr));
@@ -638,13 +693,15 @@ void autopush_not_sent_then_enter_asks_for_a_code(void** /*state*/) {
     Rig r;
     autopush_rig(r);
     r.config.tries = 1;
+    std::atomic<bool> at_prompt{false};
+    answer_push_at_the_prompt(r, at_prompt);
     r.backend.push_verdicts = {Verdict::PushNotSent};
-    r.conv.before_each_answer = [&r] { r.backend.wait_for_push(); };
     r.conv.answers = {"", "123456"};
     r.backend.check_verdicts = {Verdict::Accepted};
     const Outcome o = r.run();
     assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
     assert_int_equal(r.conv.prompts.size(), 2);
+    assert_string_equal(r.conv.prompts[0].first.c_str(), prompts::kPushSent);
     assert_string_equal(r.conv.prompts[1].first.c_str(), prompts::kCode);
     assert_true(contains(r.conv.errors[0], "Enter a code instead"));
     assert_int_equal(r.backend.pushes.size(), 1);  // no second push
@@ -729,7 +786,10 @@ int main() {
         cmocka_unit_test(a_rejected_answer_is_not_sent_again),
         cmocka_unit_test(overlong_password_is_not_sent),
         cmocka_unit_test(bad_request_is_denied),
-        cmocka_unit_test(autopush_info_comes_before_the_prompt),
+        cmocka_unit_test(autopush_the_prompt_says_the_push_is_out),
+        cmocka_unit_test(autopush_never_claims_a_push_that_failed),
+        cmocka_unit_test(autopush_expired_push_is_not_claimed),
+        cmocka_unit_test(autopush_with_the_server_down_claims_no_push),
         cmocka_unit_test(autopush_typed_code_wins_and_push_is_abandoned),
         cmocka_unit_test(autopush_approved_then_enter),
         cmocka_unit_test(autopush_enter_waits_for_the_phone),
