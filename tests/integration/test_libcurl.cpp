@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -291,6 +292,21 @@ void libcurl_loaded_only_for_a_request(void** /*state*/) {
     assert_true(contains(request.output, "/libcurl.so.4"));
 }
 
+// A library that is not libcurl: libpam_misc, from libpam's directory.
+std::string libpam_misc() {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        const std::size_t at = line.find("/libpam.so.0");
+        if (at != std::string::npos) {
+            const std::size_t path = line.find('/');
+            return line.substr(path, at - path) + "/libpam_misc.so.0";
+        }
+    }
+    fail_msg("libpam.so.0 is not mapped");
+    return "";
+}
+
 void missing_libcurl_is_a_clear_error(void** /*state*/) {
     const std::string lib_dir = temp_dir() + "/no-libcurl";
     mkdir(lib_dir.c_str(), 0700);
@@ -306,9 +322,8 @@ void missing_libcurl_is_a_clear_error(void** /*state*/) {
     assert_int_equal(check.status, 1);
     assert_true(contains(check.output, "libcurl.so.4") && contains(check.output, "file too short"));
 
-    assert_int_equal(
-        std::system(clean_command("cp /lib/x86_64-linux-gnu/libpam_misc.so.0 '" + lib_dir + "/libcurl.so.4'").c_str()),
-        0);
+    assert_int_equal(std::system(clean_command("cp '" + libpam_misc() + "' '" + lib_dir + "/libcurl.so.4'").c_str()),
+                     0);
     r = login({"fac", "alice", alice_code()}, {env});
     expect_rc(r, PAM_AUTHINFO_UNAVAIL, "libcurl.so.4 without libcurl's functions");
     assert_true(logged("libcurl.so.4") && logged("undefined symbol"));
