@@ -1,7 +1,12 @@
 // Unit tests of common/http/curl_transport.h: an http_proxy's user and
 // password never reach a NetError's detail, whether libcurl's error text
-// quotes the proxy with its scheme or without; the rest of the text stays.
+// quotes the proxy with its scheme or without (the rest of the text stays);
+// ca_file and ca_path unset libcurl's other default instead of adding to it;
+// an option libcurl refuses is not ignored. (tests/integration/test_libcurl.cpp
+// checks the same through the module against a real system store.)
+#include <cstdarg>
 #include <cstring>
+#include <map>
 #include <string>
 
 #include "http/curl_transport.h"
@@ -53,6 +58,79 @@ void transport_detail_has_no_proxy_credentials(void** /*state*/) {
     }
 }
 
+// A table whose setopt records the string options it is given and refuses
+// one option.
+std::map<int, std::string> g_set;  // option -> value, "(null)" for NULL
+CURLoption g_refused = CURLOPT_LASTENTRY;
+
+CURLcode record_setopt(CURL* /*handle*/, CURLoption option, ...) {
+    if (option == g_refused) {
+        return CURLE_UNKNOWN_OPTION;
+    }
+    if (option >= CURLOPTTYPE_OBJECTPOINT && option < CURLOPTTYPE_FUNCTIONPOINT) {
+        va_list args;
+        va_start(args, option);
+        const char* value = va_arg(args, const char*);
+        va_end(args);
+        g_set[option] = value != nullptr ? value : "(null)";
+    }
+    return CURLE_OK;
+}
+
+const char* fake_strerror(CURLcode /*rc*/) {
+    return "unknown option";
+}
+
+CurlLibrary recording_table() {
+    CurlLibrary t{};
+    t.easy_setopt = record_setopt;
+    t.easy_strerror = fake_strerror;
+    return t;
+}
+
+std::map<int, std::string> tls_options_for(const std::string& ca_file, const std::string& ca_path) {
+    g_set.clear();
+    g_refused = CURLOPT_LASTENTRY;
+    const CurlLibrary table = recording_table();
+    CurlOptions options(table, nullptr);
+    TransportSettings settings;
+    settings.ca_file = ca_file;
+    settings.ca_path = ca_path;
+    set_tls_options(options, settings, true, "");
+    assert_true(options.ok());
+    return g_set;
+}
+
+void ca_settings_replace_the_system_store(void** /*state*/) {
+    auto set = tls_options_for("/etc/fac/ca.pem", "");
+    assert_string_equal(set[CURLOPT_CAINFO].c_str(), "/etc/fac/ca.pem");
+    assert_string_equal(set[CURLOPT_CAPATH].c_str(), "(null)");
+    set = tls_options_for("", "/etc/fac/cas");
+    assert_string_equal(set[CURLOPT_CAINFO].c_str(), "(null)");
+    assert_string_equal(set[CURLOPT_CAPATH].c_str(), "/etc/fac/cas");
+    set = tls_options_for("/etc/fac/ca.pem", "/etc/fac/cas");
+    assert_string_equal(set[CURLOPT_CAINFO].c_str(), "/etc/fac/ca.pem");
+    assert_string_equal(set[CURLOPT_CAPATH].c_str(), "/etc/fac/cas");
+    // Neither: libcurl's defaults, the system store.
+    set = tls_options_for("", "");
+    assert_true(set.count(CURLOPT_CAINFO) == 0 && set.count(CURLOPT_CAPATH) == 0);
+}
+
+void a_refused_option_is_kept(void** /*state*/) {
+    g_set.clear();
+    g_refused = CURLOPT_PROTOCOLS_STR;
+    const CurlLibrary table = recording_table();
+    CurlOptions options(table, nullptr);
+    options.set(CURLOPT_URL, "https://fac.example");
+    assert_true(options.ok());
+    options.set(CURLOPT_PROTOCOLS_STR, "https");
+    options.set(CURLOPT_NOSIGNAL, 1L);
+    assert_false(options.ok());
+    assert_string_equal(
+        options.refusal().c_str(),
+        ("libcurl refused option " + std::to_string(CURLOPT_PROTOCOLS_STR) + ": unknown option").c_str());
+}
+
 }  // namespace
 
 int main() {
@@ -60,6 +138,8 @@ int main() {
         cmocka_unit_test(hides_userinfo_of_any_url),
         cmocka_unit_test(hides_the_proxys_credentials_however_quoted),
         cmocka_unit_test(transport_detail_has_no_proxy_credentials),
+        cmocka_unit_test(ca_settings_replace_the_system_store),
+        cmocka_unit_test(a_refused_option_is_kept),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
