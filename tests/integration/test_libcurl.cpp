@@ -12,6 +12,7 @@
 // - a missing or broken libcurl is a clear error, never a crash; logins that
 //   need no request never load it;
 // - an http_proxy's user and password reach no log line.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <security/pam_appl.h>
@@ -24,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,7 @@ using namespace itest;
 namespace {
 
 faults::SimInstance g_other;  // a simulator whose certificate chains to another CA
+faults::SimInstance g_ftc;    // FortiToken Cloud
 std::string g_other_dir;      // that CA (ca.pem) and the simulator's certificate
 std::string g_trust_dir;      // a system store that trusts only the other CA
 std::string g_ca_dir;         // a CA directory (ca_path) holding the test CA
@@ -226,6 +229,21 @@ std::string base64(const std::string& in) {
     return out;
 }
 
+// The indexes of the needles found, from the driver's "found" lines.
+std::vector<std::size_t> found_needles(const Run& r, std::size_t count) {
+    std::vector<std::size_t> found;
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::string line = "found " + std::to_string(i) + " ";
+        const std::size_t at = r.output.find(line);
+        if (at != std::string::npos) {
+            std::fprintf(stderr, "needle %zu left in memory after pam_end, %d times\n", i,
+                         std::atoi(r.output.c_str() + at + line.size()));
+            found.push_back(i);
+        }
+    }
+    return found;
+}
+
 void no_secret_in_freed_heap(void** /*state*/) {
     write_config("password = yes\nsecond_factor = code");
     const std::string code = alice_code();
@@ -237,17 +255,45 @@ void no_secret_in_freed_heap(void** /*state*/) {
     expect_rc(r, PAM_SUCCESS, "login before the heap scan");
     // Positive control: the scan finds what the process still holds.
     assert_true(contains(r.output, "found " + std::to_string(secrets.size()) + " 1\n"));
-    int found = 0;
-    for (std::size_t i = 0; i < secrets.size(); ++i) {
-        const std::string line = "found " + std::to_string(i) + " ";
-        const std::size_t at = r.output.find(line);
-        if (at != std::string::npos) {
-            std::fprintf(stderr, "secret %zu left in memory after pam_end, %d times\n", i,
-                         std::atoi(r.output.c_str() + at + line.size()));
-            ++found;
+    assert_int_equal(found_needles(r, secrets.size()).size(), 0);
+}
+
+// FortiToken Cloud: the client secret goes out in /api/v1/login, the bearer
+// token in every later request.
+void no_ftc_secret_in_freed_heap(void** /*state*/) {
+    const std::string state = temp_dir() + "/ftc-state";
+    write_file(temp_dir() + "/fac.conf",
+               "backend = ftc\nserver = " + g_ftc.url() +
+                   "\nftc_client_id = ftc-client\nftc_client_secret = ftc-s3cr3t\nca_file = " + ca_file() +
+                   "\nsecond_factor = code\nstate_dir = " + state + "\n",
+               0600);
+    std::string code = alice_code();
+    Run r = login({"fac", "alice", code, "--scan", "ftc-s3cr3t", code, "login-driver-planted-marker"});
+    expect_rc(r, PAM_SUCCESS, "FTC login");
+    assert_true(contains(r.output, "found 2 1\n"));
+    assert_int_equal(found_needles(r, 2).size(), 0);
+    // Again with the token the first login cached.
+    std::string token;
+    if (DIR* d = opendir(state.c_str())) {
+        while (const dirent* e = readdir(d)) {
+            if (std::string(e->d_name).rfind("ftc-token-", 0) == 0) {
+                std::ifstream in(state + "/" + e->d_name);
+                std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+                rapidjson::Document doc;
+                doc.Parse(text.c_str());
+                if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("access_token") &&
+                    doc["access_token"].IsString()) {
+                    token = doc["access_token"].GetString();
+                }
+            }
         }
+        closedir(d);
     }
-    assert_int_equal(found, 0);
+    assert_true(token.size() >= 16);
+    code = alice_code();
+    r = login({"fac", "alice", code, "--scan", token, code});
+    expect_rc(r, PAM_SUCCESS, "FTC login with the cached token");
+    assert_int_equal(found_needles(r, 2).size(), 0);
 }
 
 void keylog_file_never_opened(void** /*state*/) {
@@ -365,11 +411,14 @@ int group_setup(void** state) {
                "cp ca.pem \"$2/ca-certificates.crt\"\nopenssl rehash \"$2\"\n"
                "cp \"$4\" \"$3/test-ca.pem\"\nopenssl rehash \"$3\"\n",
                0700);
-    if (std::system(clean_command("sh '" + script + "' '" + g_other_dir + "' '" + g_trust_dir + "' '" + g_ca_dir +
+    if (!g_ftc.start(kUsers, cert_dir(), "ftc", temp_dir() + "/ftc-sim.log") ||
+        std::system(clean_command("sh '" + script + "' '" + g_other_dir + "' '" + g_trust_dir + "' '" + g_ca_dir +
                                   "' '" + ca_file() + "'")
                         .c_str()) != 0 ||
         !g_other.start(kUsers, g_other_dir, "fac", temp_dir() + "/other-sim.log")) {
-        std::fprintf(stderr, "could not make the other CA or start its simulator\n");
+        std::fprintf(stderr, "could not start the FTC simulator, make the other CA or start its simulator\n");
+        g_ftc.stop();
+        g_other.stop();
         stop_environment(state);
         return -1;
     }
@@ -378,6 +427,7 @@ int group_setup(void** state) {
 
 int group_teardown(void** state) {
     g_other.stop();
+    g_ftc.stop();
     return stop_environment(state);
 }
 
@@ -388,6 +438,7 @@ int main() {
         cmocka_unit_test(ca_file_replaces_system_store),
         cmocka_unit_test(facctl_check_ca_file_replaces_system_store),
         cmocka_unit_test(no_secret_in_freed_heap),
+        cmocka_unit_test(no_ftc_secret_in_freed_heap),
         cmocka_unit_test(keylog_file_never_opened),
         cmocka_unit_test(proxy_credentials_never_logged),
         cmocka_unit_test(libcurl_loaded_only_for_a_request),
