@@ -3,9 +3,10 @@
  * that has not loaded libcurl, whose mount namespace or library path the
  * test chooses, and whose heap holds nothing but what PAM and pam_fac left.
  *
- *   login_driver SERVICE USER [ANSWER...] [--watch-env NAME] [--scan NEEDLE...]
+ *   login_driver SERVICE USER [ANSWER...] [--rhost HOST] [--watch-env NAME] [--scan NEEDLE...]
  *
- * Echo-on and echo-off prompts take the ANSWERs in order. Prints
+ * Echo-on and echo-off prompts take the ANSWERs in order. --rhost sets
+ * PAM_RHOST. Prints
  * "rc=<pam_authenticate's code>", then "mapped <path>" for each library
  * mapped after pam_end. --watch-env: a thread watches the environment
  * variable NAME from before pam_start until pam_end and prints
@@ -119,15 +120,21 @@ static void scan_memory(char** needles, int count) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: login_driver SERVICE USER [ANSWER...] [--watch-env NAME] [--scan NEEDLE...]\n");
+        fprintf(stderr,
+                "usage: login_driver SERVICE USER [ANSWER...] [--rhost HOST] [--watch-env NAME] [--scan NEEDLE...]\n");
         return 2;
     }
     answers = argv + 3;
     int i = 3;
-    while (i < argc && strcmp(argv[i], "--scan") != 0 && strcmp(argv[i], "--watch-env") != 0) {
+    while (i < argc && strncmp(argv[i], "--", 2) != 0) {
         ++i;
     }
     answer_count = i - 3;
+    const char* rhost = NULL;
+    if (i + 1 < argc && strcmp(argv[i], "--rhost") == 0) {
+        rhost = argv[i + 1];
+        i += 2;
+    }
     pthread_t watcher;
     if (i + 1 < argc && strcmp(argv[i], "--watch-env") == 0) {
         watched_name = argv[i + 1];
@@ -146,6 +153,9 @@ int main(int argc, char** argv) {
     const struct pam_conv conv = {converse, NULL};
     pam_handle_t* pamh = NULL;
     int rc = pam_start(argv[1], argv[2], &conv, &pamh);
+    if (rc == PAM_SUCCESS && rhost != NULL) {
+        rc = pam_set_item(pamh, PAM_RHOST, rhost);
+    }
     if (rc == PAM_SUCCESS) {
         rc = pam_authenticate(pamh, 0);
         pam_end(pamh, rc);

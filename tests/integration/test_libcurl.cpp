@@ -340,6 +340,12 @@ void libcurl_loaded_only_for_a_request(void** /*state*/) {
     expect_rc(config_error, PAM_SERVICE_ERR, "config error");
     assert_true(contains(config_error.output, "/pam_fac.so\n"));
     assert_false(contains(config_error.output, "/libcurl.so"));
+    // A host in trusted_networks: no second factor, no request.
+    write_config("second_factor = code\ntrusted_networks = 192.0.2.0/24");
+    const Run trusted = login({"fac_ignorable", "alice", "--rhost", "192.0.2.10"});
+    expect_rc(trusted, PAM_SUCCESS, "trusted network, pam_permit after pam_fac");
+    assert_true(contains(trusted.output, "/pam_fac.so\n"));
+    assert_false(contains(trusted.output, "/libcurl.so"));
     write_config("second_factor = code");
     const Run request = login({"fac", "alice", alice_code()});
     expect_rc(request, PAM_SUCCESS, "login with a request");
