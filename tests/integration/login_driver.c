@@ -67,6 +67,21 @@ static void* watch_env(void* arg) {
     return NULL;
 }
 
+/* Reads freed memory and allocator redzones on purpose: neither memmem (which
+ * AddressSanitizer intercepts) nor instrumented loads. */
+__attribute__((no_sanitize_address)) static int count_in(const char* from, size_t size, const char* needle,
+                                                         size_t len) {
+    int n = 0;
+    for (size_t i = 0; len > 0 && i + len <= size; ++i) {
+        size_t j = 0;
+        while (j < len && from[i + j] == needle[j]) {
+            ++j;
+        }
+        n += j == len;
+    }
+    return n;
+}
+
 /* /proc/self/maps read into static storage (not the heap it describes). */
 static char maps[1 << 20];
 
@@ -101,14 +116,7 @@ static void scan_memory(char** needles, int count) {
         }
         for (int i = 0; i < count && i < 64; ++i) {
             const size_t len = strlen(needles[i]);
-            const char* at = (const char*)start;
-            size_t left = end - start;
-            const char* hit;
-            while (len > 0 && (hit = memmem(at, left, needles[i], len)) != NULL) {
-                ++found[i];
-                left -= (size_t)(hit + 1 - at);
-                at = hit + 1;
-            }
+            found[i] += count_in((const char*)start, end - start, needles[i], len);
         }
     }
     for (int i = 0; i < count && i < 64; ++i) {
