@@ -330,6 +330,16 @@ void proxy_credentials_never_logged(void** /*state*/) {
             }
         }
     }
+    // facctl check names the proxy it goes through.
+    const std::string conf = write_config(
+        "http_proxy = http://pxuser:pxPassW0rd7@127.0.0.1:" + std::to_string(closed_port()), "facctl.conf");
+    const Run check = facctl_check(conf);
+    assert_int_equal(check.status, 1);
+    assert_true(contains(check.output, "done by the proxy http://***@127.0.0.1:"));
+    if (contains(check.output, "pxPassW0rd7") || contains(check.output, "pxuser")) {
+        std::fprintf(stderr, "facctl check shows the proxy's credentials:\n%s\n", check.output.c_str());
+        fail();
+    }
 }
 
 // ----------------------------------------------------------------- loading
