@@ -4,7 +4,6 @@
 // ca_file and ca_path unset libcurl's other default instead of adding to it;
 // an option libcurl refuses is not ignored. (tests/integration/test_libcurl.cpp
 // checks the same through the module against a real system store.)
-#include <cstdarg>
 #include <cstring>
 #include <map>
 #include <string>
@@ -58,24 +57,21 @@ void transport_detail_has_no_proxy_credentials(void** /*state*/) {
     }
 }
 
-// A table whose setopt records the string options it is given and refuses
-// one option.
+// A table whose setopt (fake_curl_setopt.c) records the string options it
+// is given and refuses one option.
 std::map<int, std::string> g_set;  // option -> value, "(null)" for NULL
-CURLoption g_refused = CURLOPT_LASTENTRY;
 
-CURLcode record_setopt(CURL* /*handle*/, CURLoption option, ...) {
-    if (option == g_refused) {
-        return CURLE_UNKNOWN_OPTION;
-    }
-    if (option >= CURLOPTTYPE_OBJECTPOINT && option < CURLOPTTYPE_FUNCTIONPOINT) {
-        va_list args;
-        va_start(args, option);
-        const char* value = va_arg(args, const char*);
-        va_end(args);
-        g_set[option] = value != nullptr ? value : "(null)";
-    }
-    return CURLE_OK;
+}  // namespace
+
+extern "C" {
+extern CURLoption fake_refused_option;
+CURLcode fake_setopt(CURL* handle, CURLoption option, ...);
+void fake_record_option(int option, const char* value) {
+    g_set[option] = value != nullptr ? value : "(null)";
 }
+}
+
+namespace {
 
 const char* fake_strerror(CURLcode /*rc*/) {
     return "unknown option";
@@ -83,14 +79,14 @@ const char* fake_strerror(CURLcode /*rc*/) {
 
 CurlLibrary recording_table() {
     CurlLibrary t{};
-    t.easy_setopt = record_setopt;
+    t.easy_setopt = fake_setopt;
     t.easy_strerror = fake_strerror;
     return t;
 }
 
 std::map<int, std::string> tls_options_for(const std::string& ca_file, const std::string& ca_path) {
     g_set.clear();
-    g_refused = CURLOPT_LASTENTRY;
+    fake_refused_option = CURLOPT_LASTENTRY;
     const CurlLibrary table = recording_table();
     CurlOptions options(table, nullptr);
     TransportSettings settings;
@@ -118,7 +114,7 @@ void ca_settings_replace_the_system_store(void** /*state*/) {
 
 void a_refused_option_is_kept(void** /*state*/) {
     g_set.clear();
-    g_refused = CURLOPT_PROTOCOLS_STR;
+    fake_refused_option = CURLOPT_PROTOCOLS_STR;
     const CurlLibrary table = recording_table();
     CurlOptions options(table, nullptr);
     options.set(CURLOPT_URL, "https://fac.example");
