@@ -2,13 +2,11 @@
 
 #include "core/cancel.h"
 
-#include <curl/curl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <memory>
-#include <mutex>
+#include <string_view>
 #include <utility>
 
 namespace pamfac {
@@ -50,7 +48,7 @@ std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* 
     return n;
 }
 
-NetError classify(CURLcode rc, CURL* handle, bool overflow) {
+NetError classify(const CurlLibrary& curl, CURLcode rc, CURL* handle, bool overflow) {
     switch (rc) {
     case CURLE_OK:
         return NetError::None;
@@ -62,7 +60,7 @@ NetError classify(CURLcode rc, CURL* handle, bool overflow) {
     case CURLE_OPERATION_TIMEDOUT: {
         // A finished TLS handshake means the request may have gone out.
         curl_off_t app_connect = 0;
-        curl_easy_getinfo(handle, CURLINFO_APPCONNECT_TIME_T, &app_connect);
+        curl.easy_getinfo(handle, CURLINFO_APPCONNECT_TIME_T, &app_connect);
         return app_connect > 0 ? NetError::Timeout : NetError::ConnectTimeout;
     }
     case CURLE_SSL_CONNECT_ERROR:
@@ -113,32 +111,158 @@ int check_cancelled(void* token, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, c
     return static_cast<CancelToken*>(token)->cancelled() ? 1 : 0;
 }
 
-struct SlistDeleter {
-    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+// The request's header lines, freed through the table.
+class HeaderList {
+public:
+    explicit HeaderList(const CurlLibrary& curl) : curl_(curl) {}
+    HeaderList(const HeaderList&) = delete;
+    HeaderList& operator=(const HeaderList&) = delete;
+    ~HeaderList() {
+        if (list_ != nullptr) {
+            curl_.slist_free_all(list_);
+        }
+    }
+
+    void add(const char* line) {
+        if (curl_slist* grown = curl_.slist_append(list_, line); grown != nullptr) {
+            list_ = grown;
+        }
+    }
+    curl_slist* get() const { return list_; }
+
+private:
+    const CurlLibrary& curl_;
+    curl_slist* list_ = nullptr;
 };
+
+// What one request's transfer writes into, on the caller's stack.
+struct Exchange {
+    Exchange(const CurlLibrary& curl, HttpResponse& response, std::size_t cap)
+        : headers(curl), sink{&response.body, cap} {}
+    HeaderList headers;
+    HeaderWatch headers_seen;
+    BodySink sink;
+    char error_text[CURL_ERROR_SIZE] = {0};
+};
+
+void replace_all(std::string& text, std::string_view what, std::string_view with) {
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size())) {
+        text.replace(at, what.size(), with);
+    }
+}
+
+void set_request_options(CurlOptions& o, const TransportSettings& s, const HttpRequest& request, Exchange& exchange) {
+    o.set(CURLOPT_URL, request.url.c_str());
+    o.set(CURLOPT_PROTOCOLS_STR, "https");
+    o.set(CURLOPT_NOSIGNAL, 1L);
+    o.set(CURLOPT_FOLLOWLOCATION, 0L);
+    o.set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    o.set(CURLOPT_CONNECTTIMEOUT_MS, s.connect_timeout_ms);
+    o.set(CURLOPT_TIMEOUT_MS, request.timeout_ms);
+    if (!s.user_agent.empty()) {
+        o.set(CURLOPT_USERAGENT, s.user_agent.c_str());
+    }
+    if (request.auth == HttpAuth::Basic && s.api_key != nullptr) {
+        o.set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+        o.set(CURLOPT_USERNAME, s.api_user.c_str());
+        o.set(CURLOPT_PASSWORD, s.api_key->c_str());
+    } else if (request.auth == HttpAuth::Bearer && request.bearer != nullptr) {
+        o.set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
+        o.set(CURLOPT_XOAUTH2_BEARER, request.bearer->c_str());
+    }
+    exchange.headers.add("Accept: application/json");
+    // Without this libcurl waits up to a second for "100 Continue" on
+    // bodies over 1 KiB, such as a long password.
+    exchange.headers.add("Expect:");
+    if (request.body != nullptr) {
+        exchange.headers.add("Content-Type: application/json");
+        // POSTFIELDS points at our wiping buffer instead of copying it.
+        o.set(CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body->size()));
+        o.set(CURLOPT_POSTFIELDS, request.body->c_str());
+    }
+    o.set(CURLOPT_HTTPHEADER, exchange.headers.get());
+    o.set(CURLOPT_HEADERFUNCTION, watch_headers);
+    o.set(CURLOPT_HEADERDATA, &exchange.headers_seen);
+    o.set(CURLOPT_WRITEFUNCTION, collect_body);
+    o.set(CURLOPT_WRITEDATA, &exchange.sink);
+    o.set(CURLOPT_ERRORBUFFER, exchange.error_text);
+}
+
+void set_cancel_options(CurlOptions& o, CancelToken* cancel) {
+    if (cancel == nullptr) {
+        return;
+    }
+    o.set(CURLOPT_OPENSOCKETFUNCTION, open_tracked_socket);
+    o.set(CURLOPT_OPENSOCKETDATA, cancel);
+    o.set(CURLOPT_CLOSESOCKETFUNCTION, close_tracked_socket);
+    o.set(CURLOPT_CLOSESOCKETDATA, cancel);
+    o.set(CURLOPT_XFERINFOFUNCTION, check_cancelled);
+    o.set(CURLOPT_XFERINFODATA, cancel);
+    o.set(CURLOPT_NOPROGRESS, 0L);
+}
+
+HttpResponse local_failure(std::string detail) {
+    HttpResponse response;
+    response.error = NetError::Local;
+    response.detail = std::move(detail);
+    return response;
+}
 
 }  // namespace
 
-bool ensure_curl_initialised() {
-    static std::once_flag once;
-    static bool initialised = false;
-    std::call_once(once, [] {
-        // libcurl opens the file named by SSLKEYLOGFILE at initialisation and
-        // appends every TLS secret to it. Under sudo that variable comes from
-        // the calling user: it would let them create files as root and
-        // decrypt the traffic that carries the API key. Hide it meanwhile;
-        // the host is still single-threaded at its first authentication.
-        const char* keylog = std::getenv("SSLKEYLOGFILE");
-        const std::string saved = keylog != nullptr ? keylog : "";
-        if (keylog != nullptr) {
-            ::unsetenv("SSLKEYLOGFILE");
+void set_tls_options(CurlOptions& options, const TransportSettings& settings, bool verify,
+                     const std::string& pinned_pubkey) {
+    options.set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    options.set(CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+    options.set(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+    // libcurl has both a default bundle and a default directory (Debian's:
+    // /etc/ssl/certs/ca-certificates.crt and /etc/ssl/certs); setting one
+    // leaves the other in force, so that any CA of the system store would
+    // still be trusted. Unset whichever the config does not name.
+    if (!settings.ca_file.empty() || !settings.ca_path.empty()) {
+        options.set(CURLOPT_CAINFO, settings.ca_file.empty() ? nullptr : settings.ca_file.c_str());
+        options.set(CURLOPT_CAPATH, settings.ca_path.empty() ? nullptr : settings.ca_path.c_str());
+    }
+    if (!pinned_pubkey.empty()) {
+        options.set(CURLOPT_PINNEDPUBLICKEY, pinned_pubkey.c_str());
+    }
+}
+
+void set_proxy_options(CurlOptions& options, const TransportSettings& settings) {
+    // An empty proxy and no-proxy list keep http_proxy, https_proxy and
+    // no_proxy in the environment from redirecting the traffic.
+    options.set(CURLOPT_PROXY, settings.http_proxy.c_str());
+    options.set(CURLOPT_NOPROXY, "");
+}
+
+std::string without_credentials(std::string text, std::string_view proxy) {
+    constexpr std::string_view kHidden = "***";
+    // scheme://user:password@host
+    for (std::size_t from = text.find("://"); from != std::string::npos; from = text.find("://", from)) {
+        from += 3;
+        std::size_t end = text.find_first_of("/?#'\"` \t\r\n", from);
+        end = end == std::string::npos ? text.size() : end;
+        const std::size_t at = std::string_view(text).substr(from, end - from).rfind('@');
+        if (at != std::string_view::npos) {
+            text.replace(from, at, kHidden);
         }
-        initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-        if (keylog != nullptr) {
-            ::setenv("SSLKEYLOGFILE", saved.c_str(), 1);
+    }
+    // The proxy's own, however it is quoted (libcurl takes it without a
+    // scheme too).
+    const std::size_t scheme = proxy.find("://");
+    std::string_view authority = proxy.substr(scheme == std::string_view::npos ? 0 : scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    const std::size_t at = authority.rfind('@');
+    if (at != std::string_view::npos && at > 0) {
+        const std::string_view userinfo = authority.substr(0, at);
+        replace_all(text, userinfo, kHidden);
+        const std::size_t colon = userinfo.find(':');
+        // Too short a password would hide every one of its letters instead.
+        if (colon != std::string_view::npos && userinfo.size() - colon - 1 >= 4) {
+            replace_all(text, userinfo.substr(colon + 1), kHidden);
         }
-    });
-    return initialised;
+    }
+    return text;
 }
 
 namespace {
@@ -154,135 +278,87 @@ public:
     // cancel_ is still alive.
     ~CurlSeries() override {
         if (handle_ != nullptr) {
-            curl_easy_cleanup(handle_);
+            curl_->easy_cleanup(handle_);
         }
     }
 
     HttpResponse perform(const HttpRequest& request) override;
 
 private:
+    bool ready_handle(const CurlLibrary& curl);
+    void transfer(Exchange& exchange, HttpResponse& response);
+    void forget_exchange();
+
     const TransportSettings& settings_;
     CancelToken* cancel_;
+    const CurlLibrary* curl_ = nullptr;
     CURL* handle_ = nullptr;
 };
 
-HttpResponse CurlSeries::perform(const HttpRequest& request) {
-    HttpResponse response;
-    if (!ensure_curl_initialised()) {
-        response.error = NetError::Other;
-        response.detail = "libcurl could not be initialised";
-        return response;
-    }
+bool CurlSeries::ready_handle(const CurlLibrary& curl) {
+    curl_ = &curl;
     if (handle_ == nullptr) {
-        handle_ = curl_easy_init();
+        handle_ = curl.easy_init();
     } else {
         // Forgets the previous request's options (its body above all) but
         // keeps the open connections and TLS sessions.
-        curl_easy_reset(handle_);
+        curl.easy_reset(handle_);
     }
-    if (handle_ == nullptr) {
-        response.error = NetError::Other;
-        response.detail = "libcurl could not create a handle";
-        return response;
-    }
-    CURL* h = handle_;
-    std::unique_ptr<curl_slist, SlistDeleter> headers;
-    auto add_header = [&headers](const char* line) {
-        curl_slist* grown = curl_slist_append(headers.get(), line);
-        if (grown != nullptr) {
-            (void)headers.release();
-            headers.reset(grown);
-        }
-    };
-    add_header("Accept: application/json");
-    // Without this libcurl waits up to a second for "100 Continue" on
-    // bodies over 1 KiB, such as a long password.
-    add_header("Expect:");
-    if (request.body != nullptr) {
-        add_header("Content-Type: application/json");
-    }
+    return handle_ != nullptr;
+}
 
-    char error_text[CURL_ERROR_SIZE] = {0};
-    BodySink sink{&response.body, settings_.max_response_body};
-    const TransportSettings& s = settings_;
-    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s.connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, request.timeout_ms);
-    // An empty proxy and no-proxy list keep http_proxy, https_proxy and
-    // no_proxy in the environment from redirecting the module's traffic.
-    curl_easy_setopt(h, CURLOPT_PROXY, s.http_proxy.c_str());
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
-    curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s.tls_verify ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s.tls_verify ? 2L : 0L);
-    if (!s.ca_file.empty()) {
-        curl_easy_setopt(h, CURLOPT_CAINFO, s.ca_file.c_str());
-    }
-    if (!s.ca_path.empty()) {
-        curl_easy_setopt(h, CURLOPT_CAPATH, s.ca_path.c_str());
-    }
-    if (!s.pinned_pubkey.empty()) {
-        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, s.pinned_pubkey.c_str());
-    }
-    if (!s.user_agent.empty()) {
-        curl_easy_setopt(h, CURLOPT_USERAGENT, s.user_agent.c_str());
-    }
-    if (request.auth == HttpAuth::Basic && s.api_key != nullptr) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-        curl_easy_setopt(h, CURLOPT_USERNAME, s.api_user.c_str());
-        curl_easy_setopt(h, CURLOPT_PASSWORD, s.api_key->c_str());
-    } else if (request.auth == HttpAuth::Bearer && request.bearer != nullptr) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
-        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, request.bearer->c_str());
-    }
-    if (cancel_ != nullptr) {
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_tracked_socket);
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, cancel_);
-        curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_tracked_socket);
-        curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, cancel_);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_cancelled);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, cancel_);
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    if (request.body != nullptr) {
-        // POSTFIELDS points at our wiping buffer instead of copying it.
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body->size()));
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body->c_str());
-    }
-    HeaderWatch headers_seen;
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, watch_headers);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &headers_seen);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
+// In a series the handle outlives the request (and closes its connections
+// in another frame): leave it no pointer into the request's.
+void CurlSeries::forget_exchange() {
+    curl_->easy_setopt(handle_, CURLOPT_ERRORBUFFER, nullptr);
+    curl_->easy_setopt(handle_, CURLOPT_HTTPHEADER, nullptr);
+}
 
-    const CURLcode rc = curl_easy_perform(h);
-    // In a series the handle outlives this call (and closes its connections
-    // in another frame): leave it no pointer into this one.
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-    response.error = classify(rc, h, sink.overflow);
+// The transfer, and what came of it.
+void CurlSeries::transfer(Exchange& exchange, HttpResponse& response) {
+    const CURLcode rc = curl_->easy_perform(handle_);
+    forget_exchange();
+    response.error = classify(*curl_, rc, handle_, exchange.sink.overflow);
     if (rc != CURLE_OK && cancel_ != nullptr && cancel_->cancelled()) {
         response.error = NetError::Cancelled;
     }
     if (response.error != NetError::None) {
-        response.detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
+        response.detail = without_credentials(
+            exchange.error_text[0] != '\0' ? exchange.error_text : curl_->easy_strerror(rc), settings_.http_proxy);
         response.body.clear();
-        return response;
+        return;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
-    if (!headers_seen.complete) {
+    curl_->easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &response.status);
+    if (!exchange.headers_seen.complete) {
         response.error = NetError::Broken;
         response.detail =
             "the connection closed inside the answer's headers (HTTP " + std::to_string(response.status) + ")";
         response.status = 0;
         response.body.clear();
     }
+}
+
+HttpResponse CurlSeries::perform(const HttpRequest& request) {
+    std::string error;
+    const CurlLibrary* curl = curl_library(error);
+    if (curl == nullptr) {
+        return local_failure(error);
+    }
+    if (!ready_handle(*curl)) {
+        return local_failure("libcurl could not create a handle");
+    }
+    HttpResponse response;
+    Exchange exchange(*curl, response, settings_.max_response_body);
+    CurlOptions options(*curl, handle_);
+    set_tls_options(options, settings_, settings_.tls_verify, settings_.pinned_pubkey);
+    set_proxy_options(options, settings_);
+    set_request_options(options, settings_, request, exchange);
+    set_cancel_options(options, cancel_);
+    if (!options.ok()) {
+        forget_exchange();
+        return local_failure(options.refusal());
+    }
+    transfer(exchange, response);
     return response;
 }
 

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/http.h"
 #include "core/secret.h"
+#include "http/curl_library.h"
 
 namespace pamfac {
 
@@ -37,8 +39,17 @@ private:
     TransportSettings settings_;
 };
 
-// libcurl's process-wide initialisation, done once however many threads
-// authenticate at the same time.
-bool ensure_curl_initialised();
+// The options of every connection to a server, shared with facctl's
+// probes. TLS: at least TLS 1.2, verification as `verify` says, the pin;
+// ca_file and ca_path replace the system trust store (libcurl's built-in
+// default bundle and directory) instead of adding to it.
+void set_tls_options(CurlOptions& options, const TransportSettings& settings, bool verify,
+                     const std::string& pinned_pubkey);
+// http_proxy, or none whatever the environment says.
+void set_proxy_options(CurlOptions& options, const TransportSettings& settings);
+
+// `text` (libcurl's error text, a line about the proxy) with the user and
+// password of URLs, and of `proxy` however it is quoted, replaced by "***".
+std::string without_credentials(std::string text, std::string_view proxy);
 
 }  // namespace pamfac

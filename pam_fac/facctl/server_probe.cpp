@@ -1,7 +1,6 @@
 #include "facctl/server_probe.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -184,9 +183,9 @@ bool parse_expiry(const std::string& text, CertificateInfo& cert) {
     return true;
 }
 
-void read_certificate(CURL* h, CertificateInfo& cert) {
+void read_certificate(const CurlLibrary& curl, CURL* h, CertificateInfo& cert) {
     curl_certinfo* info = nullptr;
-    if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr || info->num_of_certs < 1) {
+    if (curl.easy_getinfo(h, CURLINFO_CERTINFO, &info) != CURLE_OK || info == nullptr || info->num_of_certs < 1) {
         return;
     }
     cert.present = true;
@@ -207,9 +206,10 @@ void read_certificate(CURL* h, CertificateInfo& cert) {
 
 // A TLS handshake and nothing more (CONNECT_ONLY), with the transport's
 // settings except those overridden here.
-Handshake handshake(const std::string& url, const TransportSettings& s, bool verify, const std::string& pin) {
+Handshake handshake(const CurlLibrary& curl, const std::string& url, const TransportSettings& s, bool verify,
+                    const std::string& pin) {
     Handshake result;
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), curl_easy_cleanup);
+    std::unique_ptr<CURL, void (*)(CURL*)> handle(curl.easy_init(), curl.easy_cleanup);
     if (!handle) {
         result.rc = CURLE_OUT_OF_MEMORY;
         result.error = "libcurl could not create a handle";
@@ -217,37 +217,32 @@ Handshake handshake(const std::string& url, const TransportSettings& s, bool ver
     }
     CURL* h = handle.get();
     char error_text[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s.connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_PROXY, s.http_proxy.c_str());
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
-    curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-    if (!s.ca_file.empty()) {
-        curl_easy_setopt(h, CURLOPT_CAINFO, s.ca_file.c_str());
+    CurlOptions options(curl, h);
+    options.set(CURLOPT_URL, url.c_str());
+    options.set(CURLOPT_PROTOCOLS_STR, "https");
+    options.set(CURLOPT_CONNECT_ONLY, 1L);
+    options.set(CURLOPT_NOSIGNAL, 1L);
+    options.set(CURLOPT_CONNECTTIMEOUT_MS, s.connect_timeout_ms);
+    set_proxy_options(options, s);
+    set_tls_options(options, s, verify, pin);
+    options.set(CURLOPT_CERTINFO, 1L);
+    options.set(CURLOPT_ERRORBUFFER, error_text);
+    if (!options.ok()) {
+        result.rc = CURLE_UNKNOWN_OPTION;
+        result.error = options.refusal();
+        return result;
     }
-    if (!s.ca_path.empty()) {
-        curl_easy_setopt(h, CURLOPT_CAPATH, s.ca_path.c_str());
-    }
-    if (!pin.empty()) {
-        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, pin.c_str());
-    }
-    curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
-    result.rc = curl_easy_perform(h);
-    result.error = display_safe(error_text[0] != '\0' ? error_text : curl_easy_strerror(result.rc));
+    result.rc = curl.easy_perform(h);
+    result.error = display_safe(
+        without_credentials(error_text[0] != '\0' ? error_text : curl.easy_strerror(result.rc), s.http_proxy));
     if (result.rc == CURLE_OK) {
         curl_off_t connected = 0;
         curl_off_t tls_done = 0;
-        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected);
-        curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls_done);
+        curl.easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected);
+        curl.easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls_done);
         result.tls_ms = static_cast<long>((tls_done - connected) / 1000);
     }
-    read_certificate(h, result.cert);
+    read_certificate(curl, h, result.cert);
     return result;
 }
 
@@ -277,9 +272,9 @@ void describe_certificate(ServerProbe& p) {
     }
 }
 
-void probe_tls(ServerProbe& p, const TransportSettings& s) {
+void probe_tls(const CurlLibrary& curl, ServerProbe& p, const TransportSettings& s) {
     const bool pinned = !s.pinned_pubkey.empty();
-    Handshake first = handshake(p.url, s, s.tls_verify, s.pinned_pubkey);
+    Handshake first = handshake(curl, p.url, s, s.tls_verify, s.pinned_pubkey);
     p.certificate = first.cert;
     std::string pin_text = "matches pinned_pubkey";
     StepState pin_state = StepState::Ok;
@@ -313,7 +308,7 @@ void probe_tls(ServerProbe& p, const TransportSettings& s) {
                 first.error};
         // Look again without verification, credentials never sent, to show
         // which certificate the server presents and whether the pin fits it.
-        const Handshake second = handshake(p.url, s, false, s.pinned_pubkey);
+        const Handshake second = handshake(curl, p.url, s, false, s.pinned_pubkey);
         if (!p.certificate.present) {
             p.certificate = second.cert;
         }
@@ -341,7 +336,6 @@ void probe_tls(ServerProbe& p, const TransportSettings& s) {
 ServerProbe probe_server(const std::string& server_url, const TransportSettings& settings) {
     ServerProbe p;
     p.url = server_url;
-    ensure_curl_initialised();
     const auto where = url_authority(server_url);
     if (!where) {
         p.dns = ProbeStep{StepState::Fail, "not an https://host[:port] URL"};
@@ -371,7 +365,16 @@ ServerProbe probe_server(const std::string& server_url, const TransportSettings&
             return p;
         }
     }
-    probe_tls(p, settings);
+    std::string error;
+    const CurlLibrary* curl = curl_library(error);
+    if (curl == nullptr) {
+        p.tls = ProbeStep{StepState::Fail, printable(error)};
+        p.cert = ProbeStep{StepState::Skipped, "no handshake"};
+        p.pin = ProbeStep{settings.pinned_pubkey.empty() ? StepState::NotConfigured : StepState::Skipped,
+                          settings.pinned_pubkey.empty() ? "not configured (pinned_pubkey)" : "no handshake"};
+        return p;
+    }
+    probe_tls(*curl, p, settings);
     return p;
 }
 

@@ -270,11 +270,13 @@ class DeadServer:
 # ------------------------------------------------------------------ bench
 
 # The per-process clients of figures 1, 4 and 5. "login" is the product;
-# "curl" the reference; "static" and "probe" measure what the recommended
-# module changes would give (see the report's analysis).
+# "curl" the reference; "floor" the least a libcurl PAM module does for the
+# same check (pam_curl_floor.c); "static" and "probe" measure what the
+# recommended module changes would give (see the report's analysis).
 LABELS = {
     "login": "login through PAM, pam_fac.so",
     "curl": "curl tool, the same request",
+    "floor": "login, pam_curl_floor.so (C, libcurl linked, the request and nothing else)",
     "static": "login, pam_fac.so relinked with -static-libstdc++ -static-libgcc",
     "probe": "login, pam_ossl_probe.so (C, libssl only, no libcurl)",
     "permit": "login, pam_permit.so (no network)",
@@ -290,6 +292,7 @@ class Bench:
         self.dlopen_bin = os.path.join(self.build, "tests/bench/bench_dlopen")
         self.shim = os.path.join(self.build, "tests/bench/libcurl_timing_shim.so")
         self.probe_module = os.path.join(self.build, "tests/bench/pam_ossl_probe.so")
+        self.floor_module = os.path.join(self.build, "tests/bench/pam_curl_floor.so")
         for path in (self.module, self.login_bin, self.dlopen_bin, self.shim):
             if not os.path.exists(path):
                 raise SystemExit(f"bench: {path} is missing; build {self.build} first")
@@ -351,6 +354,11 @@ class Bench:
             self.stack("code-static", f"{self.static_module} conf={self.dir}/code.conf")
         else:
             self.results["notes"].append("the -static-libstdc++ relink failed; its rows are missing")
+        if os.path.exists(self.floor_module):
+            self.stack("code-floor", f"{self.floor_module} url={self.fac.url} ca={self.ca} user={API_USER} key={API_KEY}")
+        else:
+            self.floor_module = None
+            self.results["notes"].append("pam_curl_floor.so was not built; its rows are missing")
         if os.path.exists(self.probe_module):
             self.stack("code-probe", f"{self.probe_module} host=127.0.0.1 port={self.fac.port} ca={self.ca} "
                                      f"user={API_USER} key={API_KEY}")
@@ -412,6 +420,8 @@ class Bench:
 
     def variants(self, with_permit=False):
         names = ["login", "curl"]
+        if self.floor_module:
+            names.append("floor")
         if self.static_module:
             names.append("static")
         if self.probe_module:
@@ -432,6 +442,8 @@ class Bench:
             return self.login_argv(f"{service}-static", answers=answers)
         if name == "probe":
             return self.login_argv(f"{service}-probe", answers=answers)
+        if name == "floor":
+            return self.login_argv(f"{service}-floor", answers=answers)
         if name == "permit":
             return self.login_argv("permit", answers=[])
         raise ValueError(name)
@@ -588,7 +600,7 @@ class Bench:
                              "pam_sm_authenticate": get(costs, "pam_sm_authenticate"),
                              "load_config": get(costs, "pamfac::load_config"),
                              "pam_end": get(costs, "pam_end"),
-                             "curl_global_init": get(costs, "curl_global_init"),
+                             "curl_global_init": get(costs, "curl_global_init_mem", "curl_global_init"),
                              "curl_easy_perform": get(costs, "curl_easy_perform"),
                              "SSL_CTX_new": get(costs, "SSL_CTX_new_ex", "SSL_CTX_new"),
                              "SSL_handshake": get(costs, "SSL_do_handshake", "SSL_connect"),

@@ -16,7 +16,10 @@ asks of them, read from the ELF files with readelf (binutils):
 - the module is NODELETE: libpam dlclose()s it at every pam_end(), and
   unloading it with libcurl's tree cost a long-lived host (a daemon that
   authenticates many users) the whole load again at its next login
-  (figure 7 of docs/performance.md).
+  (figure 7 of docs/performance.md);
+- the module does not link libcurl (no NEEDED entry for it): it loads
+  libcurl.so.4 at the first login that sends a request
+  (common/http/curl_library.cpp), so that the others never pay for it.
 Only meaningful for the optimised build (_FORTIFY_SOURCE needs -O), so
 ctest runs it in the full run, not in the sanitizer lanes."""
 import subprocess
@@ -87,11 +90,15 @@ def main():
     flags_1 = [line for line in dynamic.splitlines() if "FLAGS_1" in line]
     if not flags_1 or "NODELETE" not in flags_1[0]:
         problems.append(f"{module}: not NODELETE (link with -z nodelete)")
+    needed = [line for line in dynamic.splitlines() if "(NEEDED)" in line]
+    if any("libcurl" in line for line in needed):
+        problems.append(f"{module}: links libcurl (NEEDED); it must load it with dlopen at the first request")
     check_hardening(facctl, pie=True)
     for problem in problems:
         print(problem)
     if not problems:
-        print(f"{module}: exports only the pam_sm_* entry points; hardened; NODELETE; nothing run at exit")
+        print(f"{module}: exports only the pam_sm_* entry points; hardened; NODELETE; nothing run at exit; "
+              "libcurl not linked")
         print(f"{facctl}: hardened PIE")
     return 1 if problems else 0
 
