@@ -520,6 +520,15 @@ bool on_valgrind() {
     return RUNNING_ON_VALGRIND != 0;
 }
 
+long scaled_ms(long ms) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    constexpr long kSanitizerFactor = 3;
+#else
+    constexpr long kSanitizerFactor = 1;
+#endif
+    return ms * (on_valgrind() ? 10 : kSanitizerFactor);
+}
+
 int closed_port() {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};

@@ -109,6 +109,11 @@ bool contains(const std::string& haystack, const std::string& needle);
 
 // True under valgrind (the valgrind lane), where timings need more room.
 bool on_valgrind();
+// An upper bound of `ms` on a plain build, stretched for the lanes that run
+// the code many times slower (ASan/TSan 3x, valgrind 10x). Only for bounds
+// that catch hangs; a check of behaviour counts requests or compares with
+// a configured timeout instead.
+long scaled_ms(long ms);
 // A loopback port nothing listens on.
 int closed_port();
 
