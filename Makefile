@@ -115,3 +115,16 @@ fuzz: build
 	  bash tests/fuzz/run_fuzz.sh $(BUILD)/tests/fuzz/clang-build/fuzz_$$t $(FUZZ_SECONDS) \
 	    tests/fuzz/corpus/$$t $(BUILD)/tests/fuzz/work/$$t || status=1; \
 	done; exit $$status
+
+# Mutation testing (tests/mutants/): each mutant breaks one decision that
+# lets a login through or keeps a secret; its tests must notice. Prints
+# "N of M mutants killed". Not part of `make check` (minutes). Its own
+# scratch tree and build directory, reused between runs.
+MUTANTS_WORK ?= build-mutants
+.PHONY: mutants clean-mutants
+mutants: deps
+	/usr/bin/python3 tests/mutants/run_mutants.py --work $(MUTANTS_WORK) --jobs $(JOBS)
+
+clean-mutants:
+	rm -rf $(MUTANTS_WORK)
+clean: clean-mutants

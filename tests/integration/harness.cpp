@@ -196,6 +196,13 @@ void use_ftc_simulator() {
 }
 
 int start_environment(void** /*state*/) {
+    // pam_wrapper made this process's directory before main(): let the next
+    // test start (tests/integration/run.sh), and keep the lock from the
+    // programs started below.
+    if (const char* lock_fd = std::getenv("PAMFAC_WRAPPER_LOCK_FD")) {
+        close(std::atoi(lock_fd));
+        unsetenv("PAMFAC_WRAPPER_LOCK_FD");
+    }
     const char* dir = std::getenv("PAMFAC_TEST_DIR");
     const char* syslog = std::getenv("PAMFAC_TEST_SYSLOG");
     if (dir == nullptr || syslog == nullptr || std::getenv("PAM_WRAPPER") == nullptr) {
@@ -427,13 +434,14 @@ std::vector<std::string> clean_environment() {
     return env;
 }
 
-CommandResult run_clean(const std::string& command) {
+CommandResult run_clean(const std::string& command, const std::vector<std::string>& extra_env) {
     CommandResult result;
     int out[2];
     if (pipe(out) != 0) {
         return result;
     }
     std::vector<std::string> env = clean_environment();
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
     const std::vector<char*> envp = envp_of(env);
     const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
     std::fflush(stdout);

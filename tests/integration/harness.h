@@ -95,9 +95,10 @@ struct CommandResult {
     int exit_code = -1;  // -1 when it did not exit normally
     std::string out;     // its standard output
 };
-// Runs `/bin/sh -c command` in clean_environment() (never popen/system:
-// they would start the shell itself with this process's preloads).
-CommandResult run_clean(const std::string& command);
+// Runs `/bin/sh -c command` in clean_environment() plus `extra_env`
+// ("NAME=value" entries; never popen/system: they would start the shell
+// itself with this process's preloads).
+CommandResult run_clean(const std::string& command, const std::vector<std::string>& extra_env = {});
 
 // Fails the test unless this process's pam_wrapper directory is its own
 // (its pid file names this process and its stacks name this test's temp

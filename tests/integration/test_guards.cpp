@@ -1,0 +1,297 @@
+// Guards of the door that the other suites do not reach: the exception
+// barrier and the other PAM entry points, a failed conversation, the
+// caller's environment (proxies, SSLKEYLOGFILE), ca_path, autopush ending
+// in an outage or a TLS failure, a failmode = safe outage and grace_period,
+// and a secret in a config error. Each found by a mutant that survived
+// (tests/mutants/).
+#include <dlfcn.h>
+#include <security/pam_appl.h>
+#include <security/pam_modules.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+
+#include "harness.h"
+// cmocka last: its macros clash with standard headers.
+#include "cmocka_cpp.h"
+
+using namespace itest;
+
+// The exception barrier of pam_sm_authenticate is reached by making one
+// allocation throw. This executable's operator new takes precedence over
+// libstdc++'s for the module too (it links libstdc++ dynamically).
+namespace {
+
+enum class Throw { Nothing, BadAlloc, StdException, NonStd };
+std::atomic<Throw> g_throw{Throw::Nothing};
+// Only the config file's buffer is this large (see big_config()).
+constexpr std::size_t kThrowFrom = 700 * 1024;
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+    if (size >= kThrowFrom) {
+        switch (g_throw.exchange(Throw::Nothing)) {
+        case Throw::Nothing:
+            break;
+        case Throw::BadAlloc:
+            throw std::bad_alloc();
+        case Throw::StdException:
+            throw std::runtime_error("thrown by test_guards");
+        case Throw::NonStd:
+            throw 42;
+        }
+    }
+    if (void* p = std::malloc(size == 0 ? 1 : size)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+
+void operator delete(void* p, std::size_t /*size*/) noexcept {
+    std::free(p);
+}
+
+namespace {
+
+const char* kAliceSecret = "JBSWY3DPEHPK3PXP";
+
+std::string code_login_config(const std::string& extra) {
+    return write_config("second_factor = code\ntries = 1\n" + extra);
+}
+
+std::string summary_or_empty() {
+    const auto lines = summary_lines();
+    return lines.empty() ? std::string() : lines.back();
+}
+
+// A valid config padded with comment lines to 800 KiB (the limit is 1 MiB):
+// reading it is the one allocation of kThrowFrom bytes or more.
+void big_config() {
+    std::string padding;
+    const std::string line = "# " + std::string(76, 'x') + "\n";
+    while (padding.size() < 800 * 1024) {
+        padding += line;
+    }
+    code_login_config(padding);
+}
+
+void exception_barrier(void** /*state*/) {
+    big_config();
+    g_throw = Throw::BadAlloc;
+    PamResult r = authenticate("fac", "alice", {totp(kAliceSecret)});
+    assert_int_equal(r.rc, PAM_BUF_ERR);
+    assert_true(contains(summary_line(), "result=error reason=\"out of memory\""));
+
+    reset_environment(nullptr);
+    g_throw = Throw::StdException;
+    r = authenticate("fac", "alice", {totp(kAliceSecret)});
+    assert_int_equal(r.rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "result=error reason=\"internal error: thrown by test_guards\""));
+
+    reset_environment(nullptr);
+    g_throw = Throw::NonStd;
+    r = authenticate("fac", "alice", {totp(kAliceSecret)});
+    assert_int_equal(r.rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "result=error reason=\"internal error\""));
+    assert_true(g_throw == Throw::Nothing);  // each was thrown, none left armed
+
+    // The same big file, nothing thrown: the failures above came from the throws.
+    reset_environment(nullptr);
+    assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+}
+
+using EntryPoint = int (*)(pam_handle_t*, int, int, const char**);
+
+void other_entry_points(void** /*state*/) {
+    const char* path = std::getenv("PAMFAC_TEST_MODULE");
+    assert_non_null(path);
+    void* module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(module);
+    const auto entry = [module](const char* name) {
+        void* symbol = dlsym(module, name);
+        assert_non_null(symbol);
+        return reinterpret_cast<EntryPoint>(symbol);
+    };
+    // setcred succeeds (a stack that calls it must not fail because of
+    // pam_fac); the rest are not pam_fac's business.
+    assert_int_equal(entry("pam_sm_setcred")(nullptr, 0, 0, nullptr), PAM_SUCCESS);
+    assert_int_equal(entry("pam_sm_acct_mgmt")(nullptr, 0, 0, nullptr), PAM_IGNORE);
+    assert_int_equal(entry("pam_sm_open_session")(nullptr, 0, 0, nullptr), PAM_IGNORE);
+    assert_int_equal(entry("pam_sm_close_session")(nullptr, 0, 0, nullptr), PAM_IGNORE);
+    assert_int_equal(entry("pam_sm_chauthtok")(nullptr, 0, 0, nullptr), PAM_IGNORE);
+    dlclose(module);
+}
+
+void failed_conversation_is_conv_err(void** /*state*/) {
+    code_login_config("");
+    // No answer to give: libpamtest's conversation function fails.
+    const PamResult r = authenticate("fac", "alice", {});
+    assert_int_equal(r.rc, PAM_CONV_ERR);
+    assert_true(contains(summary_line(), "conversation failed"));
+    assert_int_equal(sim_requests().Size(), 0);
+}
+
+void proxy_variables_are_ignored(void** /*state*/) {
+    // A caller (sudo keeps some of these) must not redirect the module's
+    // requests, which carry the API key and the code, through its proxy.
+    const std::string nowhere = "http://127.0.0.1:" + std::to_string(closed_port());
+    const char* names[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+    code_login_config("");
+    const std::string code = totp(kAliceSecret);
+    for (const char* name : names) {
+        setenv(name, nowhere.c_str(), 1);
+    }
+    const int rc = authenticate("fac", "alice", {code}).rc;
+    for (const char* name : names) {
+        unsetenv(name);
+    }
+    assert_int_equal(rc, PAM_SUCCESS);
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 1);
+}
+
+// A fresh process (pamtester, which does not use libcurl itself) is needed:
+// libcurl reads SSLKEYLOGFILE once, at its global initialisation, which in
+// this process the harness has done already.
+void sslkeylogfile_is_not_honoured(void** /*state*/) {
+    code_login_config("");
+    const std::string keylog = temp_dir() + "/keylog";
+    std::remove(keylog.c_str());
+    // This process's preloads, minus valgrind's own (the child runs natively).
+    std::string preload;
+    const char* mine = std::getenv("LD_PRELOAD");
+    std::string rest = mine != nullptr ? mine : "";
+    while (!rest.empty()) {
+        const std::size_t sep = rest.find_first_of(": ");
+        const std::string item = rest.substr(0, sep);
+        rest = sep == std::string::npos ? "" : rest.substr(sep + 1);
+        if (!item.empty() && !contains(item, "vgpreload")) {
+            preload += (preload.empty() ? "" : ":") + item;
+        }
+    }
+    const char* services = std::getenv("PAM_WRAPPER_SERVICE_DIR");
+    assert_non_null(services);
+    const CommandResult r =
+        run_clean("printf '%s\\n' " + totp(kAliceSecret) + " | pamtester fac alice authenticate",
+                  {"LD_PRELOAD=" + preload, "PAM_WRAPPER=1", "PAM_WRAPPER_SERVICE_DIR=" + std::string(services),
+                   "PAM_WRAPPER_USE_SYSLOG=1", "SSLKEYLOGFILE=" + keylog, "ASAN_OPTIONS=detect_leaks=0"});
+    assert_int_equal(r.exit_code, 0);
+    assert_true(contains(summary_line(), "result=success"));
+    struct stat st {};
+    assert_int_equal(lstat(keylog.c_str(), &st), -1);
+}
+
+void ca_path_is_used(void** /*state*/) {
+    const std::string trusted = temp_dir() + "/capath";
+    const std::string empty = temp_dir() + "/capath-empty";
+    mkdir(empty.c_str(), 0700);
+    assert_int_equal(run_clean("mkdir -p '" + trusted + "' && cp '" + ca_file() + "' '" + trusted +
+                               "/' && openssl rehash '" + trusted + "'")
+                         .exit_code,
+                     0);
+    const std::string base = "server = " + sim_url() +
+                             "\napi_user = apiadmin\napi_key = s3cr3t-api-key\nsecond_factor = code\ntries = 1\n"
+                             "state_dir = " +
+                             temp_dir() + "/state\n";
+    // No ca_file: the simulator's CA is only in the hashed directory.
+    write_file(temp_dir() + "/fac.conf", base + "ca_path = " + trusted + "\n", 0600);
+    assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+
+    reset_environment(nullptr);
+    write_file(temp_dir() + "/fac.conf", base + "ca_path = " + empty + "\n", 0600);
+    assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_AUTHINFO_UNAVAIL);
+    assert_true(contains(summary_line(), "ca_file/ca_path"));
+}
+
+void autopush_to_an_unreachable_server(void** /*state*/) {
+    // The push thread's outage ends the login when the user presses Enter.
+    std::string text = "server = https://127.0.0.1:" + std::to_string(closed_port()) +
+                       "\napi_user = apiadmin\napi_key = s3cr3t-api-key\nca_file = " + ca_file() +
+                       "\nautopush = yes\nstate_dir = " + temp_dir() + "/state\n";
+    write_file(temp_dir() + "/fac.conf", text, 0600);
+    PamResult r = authenticate("fac", "alice", {""});
+    assert_int_equal(r.rc, PAM_AUTHINFO_UNAVAIL);
+    assert_true(contains(summary_line(), "result=unavailable"));
+
+    // failmode = safe: a server that refuses connections is an outage.
+    reset_environment(nullptr);
+    write_file(temp_dir() + "/fac.conf", text + "failmode = safe\n", 0600);
+    r = authenticate("fac_ignorable", "alice", {""});
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    assert_true(contains(summary_line(), "failmode = safe"));
+}
+
+void autopush_tls_failure(void** /*state*/) {
+    // A certificate that does not verify is never an outage, not even with
+    // failmode = safe.
+    const std::string text = "server = " + sim_url() +
+                             "\napi_user = apiadmin\napi_key = s3cr3t-api-key\nca_file = " + cert_dir() +
+                             "/selfsigned.pem\nautopush = yes\nfailmode = safe\nstate_dir = " + temp_dir() + "/state\n";
+    write_file(temp_dir() + "/fac.conf", text, 0600);
+    const PamResult r = authenticate("fac_ignorable", "alice", {""});
+    assert_int_equal(r.rc, PAM_AUTHINFO_UNAVAIL);
+    assert_true(contains(summary_line(), "failmode = safe does not apply"));
+    assert_int_equal(sim_requests().Size(), 0);
+}
+
+void safe_outage_opens_no_grace_period(void** /*state*/) {
+    const std::string common =
+        "api_user = apiadmin\napi_key = s3cr3t-api-key\nca_file = " + ca_file() +
+        "\nsecond_factor = code\ntries = 1\ngrace_period = 300\nfailmode = safe\nstate_dir = " + temp_dir() +
+        "/state\n";
+    write_file(temp_dir() + "/fac.conf", "server = https://127.0.0.1:" + std::to_string(closed_port()) + "\n" + common,
+               0600);
+    assert_int_equal(authenticate("fac_ignorable", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+    assert_true(contains(summary_line(), "failmode = safe lets the login go on"));
+
+    // FAC is back: the next login is checked, not waved through by a grace
+    // period that no yes from FAC ever opened.
+    reset_environment(nullptr);
+    write_file(temp_dir() + "/fac.conf", "server = " + sim_url() + "\n" + common, 0600);
+    const PamResult r = authenticate("fac_ignorable", "alice", {"000000"});
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_false(contains(summary_or_empty(), "grace_period"));
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 1);
+}
+
+void ftc_client_secret_not_in_config_errors(void** /*state*/) {
+    const std::string secret = "ftc-Secret-0815";
+    write_file(temp_dir() + "/fac.conf",
+               "backend = ftc\nftc_client_id = ftc-client\nftc_client_secret = " + secret + "\x01\n", 0600);
+    const PamResult r = authenticate("fac", "alice", {});
+    assert_int_equal(r.rc, PAM_SERVICE_ERR);
+    assert_true(contains(summary_line(), "ftc_client_secret"));
+    for (const std::string& line : syslog_lines()) {
+        assert_false(contains(line, "Secret-0815"));
+    }
+    for (const auto* list : {&r.info, &r.errors}) {
+        for (const std::string& message : *list) {
+            assert_false(contains(message, "Secret-0815"));
+        }
+    }
+}
+
+}  // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(exception_barrier, reset_environment),
+        cmocka_unit_test_setup(other_entry_points, reset_environment),
+        cmocka_unit_test_setup(failed_conversation_is_conv_err, reset_environment),
+        cmocka_unit_test_setup(proxy_variables_are_ignored, reset_environment),
+        cmocka_unit_test_setup(sslkeylogfile_is_not_honoured, reset_environment),
+        cmocka_unit_test_setup(ca_path_is_used, reset_environment),
+        cmocka_unit_test_setup(autopush_to_an_unreachable_server, reset_environment),
+        cmocka_unit_test_setup(autopush_tls_failure, reset_environment),
+        cmocka_unit_test_setup(safe_outage_opens_no_grace_period, reset_environment),
+        cmocka_unit_test_setup(ftc_client_secret_not_in_config_errors, reset_environment),
+    };
+    return cmocka_run_group_tests(tests, start_environment, stop_environment);
+}
