@@ -136,7 +136,9 @@ pid_t spawn_python(const std::vector<std::string>& args, std::string& first_line
     if (pipe(out) != 0) {
         return -1;
     }
-    std::vector<char*> argv{const_cast<char*>("python3")};
+    // An absolute argv[0]: from a bare "python3" Python would look its prefix up
+    // in PATH and could load another installation's standard library.
+    std::vector<char*> argv{const_cast<char*>("/usr/bin/python3")};
     for (const std::string& a : args) {
         argv.push_back(const_cast<char*>(a.c_str()));
     }
