@@ -1,8 +1,8 @@
 // Guards of the door that the other suites do not reach: the exception
 // barrier and the other PAM entry points, a failed conversation, the
 // caller's environment (proxies, SSLKEYLOGFILE), ca_path, autopush ending
-// in an outage or a TLS failure, a failmode = safe outage and grace_period,
-// and a secret in a config error. Each found by a mutant that survived
+// in an outage or a TLS failure, grace_period after a failmode = safe
+// outage or in an unsafe state_dir, and a secret in a config error. Each found by a mutant that survived
 // (tests/mutants/).
 #include <dlfcn.h>
 #include <security/pam_appl.h>
@@ -179,7 +179,7 @@ void sslkeylogfile_is_not_honoured(void** /*state*/) {
     const char* services = std::getenv("PAM_WRAPPER_SERVICE_DIR");
     assert_non_null(services);
     const CommandResult r =
-        run_clean("printf '%s\\n' " + totp(kAliceSecret) + " | pamtester fac alice authenticate",
+        run_clean("printf '%s\\n' " + totp(kAliceSecret) + " | " PAMFAC_PAMTESTER " fac alice authenticate",
                   {"LD_PRELOAD=" + preload, "PAM_WRAPPER=1", "PAM_WRAPPER_SERVICE_DIR=" + std::string(services),
                    "PAM_WRAPPER_USE_SYSLOG=1", "SSLKEYLOGFILE=" + keylog, "ASAN_OPTIONS=detect_leaks=0"});
     assert_int_equal(r.exit_code, 0);
@@ -261,6 +261,45 @@ void safe_outage_opens_no_grace_period(void** /*state*/) {
     assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 1);
 }
 
+extern "C" int failing_conversation(int /*n*/, const pam_message** /*msg*/, pam_response** /*resp*/, void* /*data*/) {
+    return PAM_CONV_ERR;
+}
+
+void no_user_name_from_the_conversation(void** /*state*/) {
+    // pam_start() without a user: pam_get_user() asks, and the application
+    // cannot answer. pam_fac must not go on with an empty name.
+    code_login_config("");
+    const pam_conv conv{failing_conversation, nullptr};
+    pam_handle_t* pamh = nullptr;
+    assert_int_equal(pam_start("fac", nullptr, &conv, &pamh), PAM_SUCCESS);
+    const int rc = pam_authenticate(pamh, 0);
+    pam_end(pamh, rc);
+    check_own_config();
+    assert_int_equal(rc, PAM_CONV_ERR);
+    assert_int_equal(sim_requests().Size(), 0);
+}
+
+void grace_not_trusted_from_an_unsafe_state_dir(void** /*state*/) {
+    const std::string state = temp_dir() + "/grace-state";
+    write_file(temp_dir() + "/fac.conf",
+               "server = " + sim_url() + "\napi_user = apiadmin\napi_key = s3cr3t-api-key\nca_file = " + ca_file() +
+                   "\nsecond_factor = code\ntries = 1\ngrace_period = 300\nstate_dir = " + state + "\n",
+               0600);
+    assert_int_equal(authenticate("fac_ignorable", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
+    reset_environment(nullptr);
+    assert_int_equal(authenticate("fac_ignorable", "alice", {}).rc, PAM_SUCCESS);
+    assert_true(contains(summary_line(), "within grace_period"));
+
+    // Others may now write there: the record could be theirs.
+    reset_environment(nullptr);
+    chmod(state.c_str(), 0777);
+    const PamResult r = authenticate("fac_ignorable", "alice", {"000000"});
+    chmod(state.c_str(), 0700);
+    assert_int_equal(r.rc, PAM_AUTH_ERR);
+    assert_false(contains(summary_line(), "grace_period"));
+    assert_int_equal(requests_to(sim_requests(), "/api/v1/auth/").size(), 1);
+}
+
 void ftc_client_secret_not_in_config_errors(void** /*state*/) {
     const std::string secret = "ftc-Secret-0815";
     write_file(temp_dir() + "/fac.conf",
@@ -291,6 +330,8 @@ int main() {
         cmocka_unit_test_setup(autopush_to_an_unreachable_server, reset_environment),
         cmocka_unit_test_setup(autopush_tls_failure, reset_environment),
         cmocka_unit_test_setup(safe_outage_opens_no_grace_period, reset_environment),
+        cmocka_unit_test_setup(no_user_name_from_the_conversation, reset_environment),
+        cmocka_unit_test_setup(grace_not_trusted_from_an_unsafe_state_dir, reset_environment),
         cmocka_unit_test_setup(ftc_client_secret_not_in_config_errors, reset_environment),
     };
     return cmocka_run_group_tests(tests, start_environment, stop_environment);
