@@ -23,10 +23,14 @@ preload="$wrapper_lib:$capture_lib"
 [ -n "$sanitizer_runtime" ] && preload="$sanitizer_runtime:$preload"
 # pam_wrapper picks its /tmp/pam.X directory when the test starts, without
 # locking: two tests starting at once could share one and read each other's
-# stacks. Startups take turns: the test holds this lock until its own
-# directory exists (start_environment() closes PAMFAC_WRAPPER_LOCK_FD).
-exec 9>/tmp/pamfac-pam-wrapper.lock
-flock 9
+# stacks. Startups take turns through a lock on /tmp itself (no file to
+# create there): the test holds it until its own directory exists
+# (start_environment() closes PAMFAC_WRAPPER_LOCK_FD).
+exec 9</tmp
+if ! flock -w 120 9; then
+  echo "run.sh: waited 120 s for another test to start; giving up" >&2
+  exit 1
+fi
 # shellcheck disable=SC2086 # the runner is a command line
 LD_PRELOAD="$preload" PAMFAC_WRAPPER_LOCK_FD=9 ${PAMFAC_TEST_RUNNER:-} "$binary" &
 test_pid=$!
