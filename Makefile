@@ -23,14 +23,15 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The sanitizer and valgrind lanes run first, so the output ends with the
-# summary of the full test run.
+# summary of the full test run. PAMFAC_NO_SKIP=1: a test that cannot run
+# (no root, a missing tool) fails instead of being reported as skipped.
 check: deps
 	$(MAKE) build
 	$(MAKE) check-clang
 	$(MAKE) check-asan
 	$(MAKE) check-tsan
 	$(MAKE) check-valgrind
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && PAMFAC_NO_SKIP=1 ctest --output-on-failure -j $(JOBS)
 
 # A second compiler: clang builds everything (its -Wconversion is stricter
 # than gcc's) and runs the unit tests.
@@ -116,3 +117,50 @@ fuzz: build
 	  bash tests/fuzz/run_fuzz.sh $(BUILD)/tests/fuzz/clang-build/fuzz_$$t $(FUZZ_SECONDS) \
 	    tests/fuzz/corpus/$$t $(BUILD)/tests/fuzz/work/$$t || status=1; \
 	done; exit $$status
+
+# Mutation testing (tests/mutants/): each mutant breaks one decision that
+# lets a login through or keeps a secret; its tests must notice. Prints
+# "N of M mutants killed". Not part of `make check` (minutes). Its own
+# scratch tree and build directory, reused between runs.
+MUTANTS_WORK ?= build-mutants
+.PHONY: mutants clean-mutants
+mutants: deps
+	/usr/bin/python3 tests/mutants/run_mutants.py --work $(MUTANTS_WORK) --jobs $(JOBS)
+
+clean-mutants:
+	rm -rf $(MUTANTS_WORK)
+clean: clean-mutants
+
+# Line and branch coverage (lcov) of common/ and pam_fac/ by the unit,
+# integration and facctl tests, in its own build directory built with
+# --coverage (unoptimised, so without _FORTIFY_SOURCE). Prints the
+# summary; the HTML report is $(COVERAGE_BUILD)/html/index.html. Not part
+# of `make check`; installs lcov if it is missing.
+COVERAGE_BUILD ?= build-coverage
+COVERAGE_FLAGS = --coverage -U_FORTIFY_SOURCE
+LCOV = lcov --quiet --rc lcov_branch_coverage=1
+LCOV_SUMMARY = lcov --rc lcov_branch_coverage=1 --summary
+.PHONY: coverage clean-coverage
+coverage:
+	@bash tests/install-deps.sh lcov
+	cmake -S . -B $(COVERAGE_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="$(COVERAGE_FLAGS)" \
+	  -DCMAKE_CXX_FLAGS="$(COVERAGE_FLAGS)" -DCMAKE_EXE_LINKER_FLAGS=--coverage \
+	  -DCMAKE_SHARED_LINKER_FLAGS=--coverage -DCMAKE_MODULE_LINKER_FLAGS=--coverage
+	cmake --build $(COVERAGE_BUILD) -j $(JOBS) --target unit_tests integration_tests facctl_tests
+	$(LCOV) --zerocounters --directory $(COVERAGE_BUILD)
+	cd $(COVERAGE_BUILD) && ctest -L 'unit|integration|facctl' --output-on-failure -j $(JOBS)
+	$(LCOV) --capture --directory $(COVERAGE_BUILD) --output-file $(COVERAGE_BUILD)/all.info
+	$(LCOV) --extract $(COVERAGE_BUILD)/all.info '$(CURDIR)/common/*' '$(CURDIR)/pam_fac/*' \
+	  --output-file $(COVERAGE_BUILD)/coverage.info
+	genhtml --quiet --branch-coverage --output-directory $(COVERAGE_BUILD)/html $(COVERAGE_BUILD)/coverage.info
+	$(LCOV) --list $(COVERAGE_BUILD)/coverage.info
+	@for part in common pam_fac/module pam_fac/facctl; do \
+	  printf '%s: ' $$part; \
+	  $(LCOV) --extract $(COVERAGE_BUILD)/coverage.info '$(CURDIR)/'$$part'/*' --output-file $(COVERAGE_BUILD)/part.info; \
+	  $(LCOV_SUMMARY) $(COVERAGE_BUILD)/part.info 2>&1 | grep -E 'lines|branches' | tr -s ' .' | tr '\n' ' '; echo; \
+	done
+	@printf 'total: '; $(LCOV_SUMMARY) $(COVERAGE_BUILD)/coverage.info 2>&1 | grep -E 'lines|branches' | tr -s ' .' | tr '\n' ' '; echo
+
+clean-coverage:
+	rm -rf $(COVERAGE_BUILD)
+clean: clean-coverage

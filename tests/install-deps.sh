@@ -1,6 +1,8 @@
 #!/bin/bash
-# Installs, with apt-get, every build and test dependency that is missing.
-# Run as root on Debian 12; does nothing when everything is there.
+# Installs, with apt-get, every build and test dependency that is missing,
+# plus the packages named as arguments (what one make target alone needs,
+# e.g. lcov for make coverage). Run as root on Debian 12; does nothing when
+# everything is there.
 set -euo pipefail
 
 packages=(
@@ -13,6 +15,7 @@ packages=(
   debhelper dpkg-dev lintian
   login passwd util-linux
   clang libclang-rt-14-dev clang-format-14 clang-tidy-14
+  "$@"
 )
 
 missing=()

@@ -243,6 +243,10 @@ def check_purged(files, before):
 
 def main():
     if os.geteuid() != 0:
+        # Under CI and in `make check` a package test that cannot run fails.
+        if os.environ.get("CI", "").lower() in ("true", "1") or os.environ.get("PAMFAC_NO_SKIP") == "1":
+            print("test_deb: FAIL: installs a package, so it needs root (skips fail under CI and make check)")
+            return 1
         print("test_deb: SKIP: installs a package, so it needs root")
         return SKIP
     started = time.monotonic()

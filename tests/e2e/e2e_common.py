@@ -2,7 +2,8 @@
 """Shared parts of the end-to-end tests (tests/e2e/test_*.py).
 
 - run_main(): the entry point of every test module. Needs root (else exit
-  77, ctest's SKIP_RETURN_CODE). It holds dpkg's frontend lock for the whole
+  77, ctest's SKIP_RETURN_CODE; under CI=true or PAMFAC_NO_SKIP=1, as in
+  `make check`, any skip, also of a single test, exits 1 instead). It holds dpkg's frontend lock for the whole
   run (so no apt/dpkg run, and not tests/deb, changes /etc meanwhile), takes
   a checksum of every file, link and directory under /etc (type, mode,
   owner, content), runs the tests, puts back whatever the tests changed
@@ -553,11 +554,26 @@ def _raise_watchdog(signum, frame):
     raise Watchdog("signal %d (watchdog or termination): stopping, restoring /etc" % signum)
 
 
+def skips_fail():
+    """Under CI (CI=true) and in `make check` (PAMFAC_NO_SKIP=1) a test that
+    cannot run fails: a skip there would hide a whole missing suite."""
+    return os.environ.get("CI", "").lower() in ("true", "1") or os.environ.get("PAMFAC_NO_SKIP") == "1"
+
+
+def skip_or_fail(name, why):
+    """Exits 77 (ctest's SKIP_RETURN_CODE), or 1 when skips_fail()."""
+    if skips_fail():
+        print("%s: FAIL: cannot run (%s), and skips are failures here (CI or make check)" % (name, why),
+              file=sys.stderr)
+        sys.exit(1)
+    print("%s: %s; skipped" % (name, why), file=sys.stderr)
+    sys.exit(SKIP)
+
+
 def run_main(name):
     """Runs the unittest cases of __main__ between two /etc checksums."""
     if os.geteuid() != 0:
-        print("%s: needs root; skipped" % name, file=sys.stderr)
-        sys.exit(SKIP)
+        skip_or_fail(name, "needs root")
     t0 = time.monotonic()
     lock = FrontendLock(LOCK_WAIT_SECONDS, on_wait=lambda: log(
         "waiting for %s (apt, dpkg or tests/deb is running)" % FRONTEND_LOCK))
@@ -603,8 +619,12 @@ def run_main(name):
         log("%s: %.1f s" % (name, time.monotonic() - t0))
     if result is None or not result.wasSuccessful() or not ok:
         sys.exit(1)
-    if result.testsRun == 0 or len(result.skipped) == result.testsRun:
-        sys.exit(SKIP)
+    if result.testsRun == 0:
+        skip_or_fail(name, "no test ran")
+    if result.skipped:
+        reasons = "; ".join(sorted({str(reason) for _, reason in result.skipped}))
+        if skips_fail() or len(result.skipped) == result.testsRun:
+            skip_or_fail(name, "%d of %d tests skipped: %s" % (len(result.skipped), result.testsRun, reasons))
     sys.exit(0)
 
 

@@ -52,9 +52,21 @@ std::string source_path(const std::string& relative) {
     return std::string(PAMFAC_SOURCE_DIR) + "/" + relative;
 }
 
-int run_command(const std::string& command) {
-    const int status = std::system(clean_command(command).c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// The environment as execve() takes it; `strings` owns the text.
+std::vector<char*> envp_of(std::vector<std::string>& strings) {
+    std::vector<char*> envp;
+    for (std::string& s : strings) {
+        envp.push_back(&s[0]);
+    }
+    envp.push_back(nullptr);
+    return envp;
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
 
 // Starts the simulator and reads the "PORT <n>" line it prints once listening.
@@ -124,11 +136,15 @@ pid_t spawn_python(const std::vector<std::string>& args, std::string& first_line
     if (pipe(out) != 0) {
         return -1;
     }
-    std::vector<char*> argv{const_cast<char*>("python3")};
+    // An absolute argv[0]: from a bare "python3" Python would look its prefix up
+    // in PATH and could load another installation's standard library.
+    std::vector<char*> argv{const_cast<char*>("/usr/bin/python3")};
     for (const std::string& a : args) {
         argv.push_back(const_cast<char*>(a.c_str()));
     }
     argv.push_back(nullptr);
+    std::vector<std::string> env = clean_environment();
+    const std::vector<char*> envp = envp_of(env);
     const pid_t pid = fork();
     if (pid < 0) {
         close(out[0]);
@@ -140,9 +156,7 @@ pid_t spawn_python(const std::vector<std::string>& args, std::string& first_line
         dup2(out[1], STDOUT_FILENO);
         close(out[0]);
         close(out[1]);
-        unsetenv("LD_PRELOAD");
-        unsetenv("PAM_WRAPPER");
-        execv("/usr/bin/python3", argv.data());
+        execve("/usr/bin/python3", argv.data(), envp.data());
         _exit(127);
     }
     close(out[1]);
@@ -184,6 +198,13 @@ void use_ftc_simulator() {
 }
 
 int start_environment(void** /*state*/) {
+    // pam_wrapper made this process's directory before main(): let the next
+    // test start (tests/integration/run.sh), and keep the lock from the
+    // programs started below.
+    if (const char* lock_fd = std::getenv("PAMFAC_WRAPPER_LOCK_FD")) {
+        close(std::atoi(lock_fd));
+        unsetenv("PAMFAC_WRAPPER_LOCK_FD");
+    }
     const char* dir = std::getenv("PAMFAC_TEST_DIR");
     const char* syslog = std::getenv("PAMFAC_TEST_SYSLOG");
     if (dir == nullptr || syslog == nullptr || std::getenv("PAM_WRAPPER") == nullptr) {
@@ -193,7 +214,13 @@ int start_environment(void** /*state*/) {
     g_env.dir = dir;
     g_env.certs = g_env.dir + "/certs";
     g_env.syslog = syslog;
-    if (run_command("bash '" + source_path("tests/sim/make_certs.sh") + "' '" + g_env.certs + "'") != 0) {
+    // Everything started from here on must run without the preloads.
+    const CommandResult env = run_clean("env");
+    if (contains(env.out, "LD_PRELOAD=") || contains(env.out, "PAM_WRAPPER")) {
+        std::fprintf(stderr, "run_clean() passed the test's preloads on:\n%s", env.out.c_str());
+        return -1;
+    }
+    if (run_clean("bash '" + source_path("tests/sim/make_certs.sh") + "' '" + g_env.certs + "' >&2").exit_code != 0) {
         std::fprintf(stderr, "make_certs.sh failed\n");
         return -1;
     }
@@ -297,6 +324,7 @@ PamResult authenticate(const std::string& service, const std::string& user, cons
     conv.in_echo_on = on.data();
     conv.out_info = info;
     conv.out_err = err;
+    check_own_config();
     pam_testcase tests[2] = {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS), pam_test(PAMTEST_GETENVLIST, PAM_SUCCESS)};
     const auto start = std::chrono::steady_clock::now();
     const pamtest_err perr = _pamtest(service.c_str(), user.c_str(), &conv, tests, want_env ? 2 : 1, nullptr);
@@ -322,6 +350,7 @@ PamResult authenticate(const std::string& service, const std::string& user, cons
         }
         pamtest_free_env(tests[1].case_out.envlist);
     }
+    check_own_config();
     return result;
 }
 
@@ -357,13 +386,9 @@ std::string totp(const std::string& base32_secret, int step_offset, int digits) 
     const long now = static_cast<long>(std::time(nullptr)) + 30L * step_offset;
     const std::string command = "oathtool --totp -b -d " + std::to_string(digits) + " --now=@" + std::to_string(now) +
                                 " '" + base32_secret + "' 2>/dev/null";
-    FILE* p = popen(clean_command(command).c_str(), "r");
-    assert_non_null(p);
-    char buf[32] = {0};
-    const bool got = std::fgets(buf, sizeof buf, p) != nullptr;
-    pclose(p);
-    assert_true(got);
-    std::string code(buf);
+    const CommandResult r = run_clean(command);
+    assert_int_equal(r.exit_code, 0);
+    std::string code = r.out;
     while (!code.empty() && (code.back() == '\n' || code.back() == '\r')) {
         code.pop_back();
     }
@@ -402,8 +427,86 @@ std::string summary_line() {
     return found.front();
 }
 
-std::string clean_command(const std::string& command) {
-    return "env -u LD_PRELOAD " + command;
+std::vector<std::string> clean_environment() {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string entry(*e);
+        if (entry.rfind("LD_PRELOAD=", 0) != 0 && entry.rfind("PAM_WRAPPER", 0) != 0) {
+            env.push_back(entry);
+        }
+    }
+    return env;
+}
+
+CommandResult run_clean(const std::string& command, const std::vector<std::string>& extra_env) {
+    CommandResult result;
+    int out[2];
+    if (pipe(out) != 0) {
+        return result;
+    }
+    std::vector<std::string> env = clean_environment();
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    const std::vector<char*> envp = envp_of(env);
+    const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = fork();
+    if (pid < 0) {
+        close(out[0]);
+        close(out[1]);
+        return result;
+    }
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
+        _exit(127);
+    }
+    close(out[1]);
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = read(out[0], buf, sizeof buf)) > 0) {
+        result.out.append(buf, static_cast<std::size_t>(n));
+    }
+    close(out[0]);
+    int status = 0;
+    if (waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+        result.exit_code = WEXITSTATUS(status);
+    }
+    return result;
+}
+
+// The test process, whose pam_wrapper directory its forked children share.
+const pid_t g_test_pid = getpid();
+
+void check_own_config() {
+    const std::string own = g_env.dir + "/";
+    const char* runtime = std::getenv("PAM_WRAPPER_RUNTIME_DIR");
+    bool ok = runtime != nullptr;
+    if (ok) {
+        const std::string pid = read_text(std::string(runtime) + "/pid");
+        const std::string stack = read_text(std::string(runtime) + "/fac");
+        const long owner = std::atol(pid.c_str());
+        ok = (owner == static_cast<long>(getpid()) || owner == static_cast<long>(g_test_pid)) &&
+             contains(stack, "conf=" + own);
+        if (!ok) {
+            std::fprintf(stderr, "pam_wrapper directory %s is not this test's: pid file '%s', stack '%s'\n", runtime,
+                         pid.c_str(), stack.c_str());
+        }
+    } else {
+        std::fprintf(stderr, "PAM_WRAPPER_RUNTIME_DIR is not set: is pam_wrapper preloaded?\n");
+    }
+    for (const std::string& line : syslog_lines()) {
+        const std::size_t at = line.find(" conf=/");
+        if (at != std::string::npos && line.compare(at + 6, own.size(), own) != 0) {
+            std::fprintf(stderr, "the module read a config outside %s: %s\n", own.c_str(), line.c_str());
+            ok = false;
+        }
+    }
+    if (!ok) {
+        fail();
+    }
 }
 
 ControlAnswer control_request(const std::string& base_url, const std::string& ca, const std::string& path,
@@ -432,6 +535,15 @@ ControlAnswer control_request(const std::string& base_url, const std::string& ca
 
 bool on_valgrind() {
     return RUNNING_ON_VALGRIND != 0;
+}
+
+long scaled_ms(long ms) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    constexpr long kSanitizerFactor = 3;
+#else
+    constexpr long kSanitizerFactor = 1;
+#endif
+    return ms * (on_valgrind() ? 10 : kSanitizerFactor);
 }
 
 int closed_port() {

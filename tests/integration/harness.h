@@ -19,9 +19,9 @@ struct PamResult {
     long ms = 0;
 };
 
-// Starts `/usr/bin/python3 args...` (the simulator, a fault server) without
-// this process's preloads, dying with the test process even if it crashes,
-// and reads the first line it prints once listening (within 15 s).
+// Starts `/usr/bin/python3 args...` (the simulator, a fault server) in
+// clean_environment(), dying with the test process even if it crashes, and
+// reads the first line it prints once listening (within 15 s).
 // Returns its pid, or -1.
 pid_t spawn_python(const std::vector<std::string>& args, std::string& first_line);
 // SIGTERM, SIGKILL after 5 s; sets `pid` to -1. Does nothing for -1.
@@ -82,14 +82,39 @@ std::vector<std::string> syslog_lines();
 std::vector<std::string> summary_lines();
 // The one summary line; fails the test if there is not exactly one.
 std::string summary_line();
-// A shell command for popen/system without the test's preloads (pam_wrapper,
-// the syslog capture, ASan), which belong to this process only.
-std::string clean_command(const std::string& command);
+// This process's environment without LD_PRELOAD (pam_wrapper, the syslog
+// capture, a sanitizer runtime) and without pam_wrapper's PAM_WRAPPER*
+// variables, for every program a test starts. A child with pam_wrapper
+// preloaded makes a /tmp/pam.X directory of its own; pam_wrapper picks
+// these names without locking and a child that execs leaves its directory
+// behind, so two tests running at once could end up sharing one, each
+// module reading the other test's stacks and config.
+std::vector<std::string> clean_environment();
+
+struct CommandResult {
+    int exit_code = -1;  // -1 when it did not exit normally
+    std::string out;     // its standard output
+};
+// Runs `/bin/sh -c command` in clean_environment() plus `extra_env`
+// ("NAME=value" entries; never popen/system: they would start the shell
+// itself with this process's preloads).
+CommandResult run_clean(const std::string& command, const std::vector<std::string>& extra_env = {});
+
+// Fails the test unless this process's pam_wrapper directory is its own
+// (its pid file names this process and its stacks name this test's temp
+// dir) and every config path the module logged (`conf=`, with debug) lies
+// in this test's temp dir. authenticate() calls it after each login.
+void check_own_config();
 
 bool contains(const std::string& haystack, const std::string& needle);
 
 // True under valgrind (the valgrind lane), where timings need more room.
 bool on_valgrind();
+// An upper bound of `ms` on a plain build, stretched for the lanes that run
+// the code many times slower (ASan/TSan 3x, valgrind 10x). Only for bounds
+// that catch hangs; a check of behaviour counts requests or compares with
+// a configured timeout instead.
+long scaled_ms(long ms);
 // A loopback port nothing listens on.
 int closed_port();
 

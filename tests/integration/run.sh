@@ -21,5 +21,18 @@ export PAMFAC_TEST_DIR="$dir" PAMFAC_TEST_SYSLOG="$dir/syslog.log" PAMFAC_TEST_M
 export PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir/services" PAM_WRAPPER_USE_SYSLOG=1
 preload="$wrapper_lib:$capture_lib"
 [ -n "$sanitizer_runtime" ] && preload="$sanitizer_runtime:$preload"
+# pam_wrapper picks its /tmp/pam.X directory when the test starts, without
+# locking: two tests starting at once could share one and read each other's
+# stacks. Startups take turns through a lock on /tmp itself (no file to
+# create there): the test holds it until its own directory exists
+# (start_environment() closes PAMFAC_WRAPPER_LOCK_FD).
+exec 9</tmp
+if ! flock -w 120 9; then
+  echo "run.sh: waited 120 s for another test to start; giving up" >&2
+  exit 1
+fi
 # shellcheck disable=SC2086 # the runner is a command line
-LD_PRELOAD="$preload" ${PAMFAC_TEST_RUNNER:-} "$binary"
+LD_PRELOAD="$preload" PAMFAC_WRAPPER_LOCK_FD=9 ${PAMFAC_TEST_RUNNER:-} "$binary" &
+test_pid=$!
+exec 9>&-
+wait "$test_pid"

@@ -67,11 +67,7 @@ void eight_digit_code(void** /*state*/) {
     use_stack("second_factor = code");
     const std::string code = totp("GAYTEMZUGU3DOOBZ");
     // oathtool defaults to 6 digits; ask it for 8.
-    FILE* p = popen(clean_command("oathtool --totp -b -d 8 GAYTEMZUGU3DOOBZ").c_str(), "r");
-    char buf[16] = {0};
-    assert_non_null(fgets(buf, sizeof buf, p));
-    pclose(p);
-    std::string eight(buf);
+    std::string eight = run_clean("oathtool --totp -b -d 8 GAYTEMZUGU3DOOBZ").out;
     eight.erase(eight.find_last_not_of("\n") + 1);
     assert_int_equal(eight.size(), 8);
     assert_int_equal(authenticate("fac", "eight", {eight}).rc, PAM_SUCCESS);

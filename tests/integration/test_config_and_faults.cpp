@@ -289,11 +289,9 @@ std::string server_pin() {
     const std::string command = "openssl x509 -in '" + cert_dir() +
                                 "/server.pem' -pubkey -noout | openssl pkey -pubin -outform der | "
                                 "openssl dgst -sha256 -binary | base64";
-    FILE* p = popen(clean_command(command).c_str(), "r");
-    char buf[128] = {0};
-    assert_non_null(fgets(buf, sizeof buf, p));
-    pclose(p);
-    std::string pin(buf);
+    const CommandResult r = run_clean(command);
+    assert_int_equal(r.exit_code, 0);
+    std::string pin = r.out;
     pin.erase(pin.find_last_not_of("\n") + 1);
     return "sha256//" + pin;
 }

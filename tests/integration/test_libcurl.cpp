@@ -392,8 +392,7 @@ void missing_libcurl_is_a_clear_error(void** /*state*/) {
     assert_int_equal(check.status, 1);
     assert_true(contains(check.output, "libcurl.so.4") && contains(check.output, "file too short"));
 
-    assert_int_equal(std::system(clean_command("cp '" + libpam_misc() + "' '" + lib_dir + "/libcurl.so.4'").c_str()),
-                     0);
+    assert_int_equal(run_clean("cp '" + libpam_misc() + "' '" + lib_dir + "/libcurl.so.4'").exit_code, 0);
     r = login({"fac", "alice", alice_code()}, {env});
     expect_rc(r, PAM_AUTHINFO_UNAVAIL, "libcurl.so.4 without libcurl's functions");
     assert_true(logged("libcurl.so.4") && logged("undefined symbol"));
@@ -428,9 +427,9 @@ int group_setup(void** state) {
                "cp \"$4\" \"$3/test-ca.pem\"\nopenssl rehash \"$3\"\n",
                0700);
     if (!g_ftc.start(kUsers, cert_dir(), "ftc", temp_dir() + "/ftc-sim.log") ||
-        std::system(clean_command("sh '" + script + "' '" + g_other_dir + "' '" + g_trust_dir + "' '" + g_ca_dir +
-                                  "' '" + ca_file() + "'")
-                        .c_str()) != 0 ||
+        run_clean("sh '" + script + "' '" + g_other_dir + "' '" + g_trust_dir + "' '" + g_ca_dir + "' '" + ca_file() +
+                  "'")
+                .exit_code != 0 ||
         !g_other.start(kUsers, g_other_dir, "fac", temp_dir() + "/other-sim.log")) {
         std::fprintf(stderr, "could not start the FTC simulator, make the other CA or start its simulator\n");
         g_ftc.stop();

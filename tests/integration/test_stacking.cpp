@@ -79,6 +79,16 @@ void forward_pass_hands_the_password_on(void** /*state*/) {
     assert_true(found);
 }
 
+void password_stays_without_forward_pass(void** /*state*/) {
+    // The next modules see the password pam_fac asked for only when told to.
+    write_config("password = yes\nsecond_factor = code");
+    const PamResult r = authenticate("without_forward_pass", "alice", {"alice-pw", totp(kAliceSecret)}, {}, true);
+    assert_int_equal(r.rc, PAM_SUCCESS);
+    for (const std::string& e : r.env) {
+        assert_false(contains(e, "alice-pw"));
+    }
+}
+
 void otp_append_with_use_first_pass(void** /*state*/) {
     // An earlier module (here pam_set_items, from the environment) left the
     // whole password+code answer, as sshd's PasswordAuthentication would.
@@ -120,6 +130,7 @@ int main() {
         cmocka_unit_test_setup(second_factor_only_ignores_the_earlier_password, reset_environment),
         cmocka_unit_test_setup(earlier_module_failure_still_fails_the_stack, reset_environment),
         cmocka_unit_test_setup(forward_pass_hands_the_password_on, reset_environment),
+        cmocka_unit_test_setup(password_stays_without_forward_pass, reset_environment),
         cmocka_unit_test_setup(otp_append_with_use_first_pass, reset_environment),
         cmocka_unit_test_setup(otp_append_answer_over_520_bytes_is_not_sent, reset_environment),
     };

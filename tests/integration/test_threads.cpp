@@ -22,6 +22,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -111,19 +112,15 @@ std::string secret_for(int t) {
 // oathtool's codes for `count` steps from `first_step` on (-w prints the
 // following ones too).
 std::vector<std::string> codes_from(const std::string& secret, long first_step, int count) {
-    FILE* p = popen(clean_command("oathtool --totp -b -w " + std::to_string(count - 1) + " --now=@" +
-                                  std::to_string(first_step * 30) + " " + secret)
-                        .c_str(),
-                    "r");
-    assert_non_null(p);
+    const CommandResult r = run_clean("oathtool --totp -b -w " + std::to_string(count - 1) + " --now=@" +
+                                      std::to_string(first_step * 30) + " " + secret);
+    assert_int_equal(r.exit_code, 0);
     std::vector<std::string> codes;
-    char buf[32] = {0};
-    while (std::fgets(buf, sizeof buf, p) != nullptr) {
-        std::string code(buf);
-        code.erase(code.find_last_not_of("\r\n") + 1);
+    std::istringstream lines(r.out);
+    std::string code;
+    while (std::getline(lines, code)) {
         codes.push_back(code);
     }
-    pclose(p);
     assert_int_equal(codes.size(), static_cast<std::size_t>(count));
     return codes;
 }

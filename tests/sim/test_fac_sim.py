@@ -415,17 +415,20 @@ class ApiTest(SimTestCase):
 
     def test_keep_alive_and_latency(self):
         conn = connect(MAIN_SIM)
+        times = []
         try:
-            start = time.monotonic()
             for _ in range(20):
+                start = time.monotonic()
                 resp = request(MAIN_SIM, "POST", "/api/v1/auth/",
                                {"username": "alice", "password": "wrong"}, conn=conn)
+                times.append(time.monotonic() - start)
                 self.assertEqual(resp.status, 401)
                 self.assertNotIn("close", resp.headers.get("Connection", ""))
-            elapsed = time.monotonic() - start
         finally:
             conn.close()
-        self.assertLess(elapsed, 0.5)  # 40 ms delayed-ACK stalls would show here
+        # A delayed-ACK stall costs every request on the connection its 40 ms;
+        # a loaded machine slows some requests, not all 20: the fastest shows it.
+        self.assertLess(min(times), 0.04, times)
         self.assertEqual(len({e["conn"] for e in logged()}), 1)
 
     def test_close_idle_closes_after_an_answer_that_promised_keep_alive(self):
@@ -503,12 +506,17 @@ class PushTest(SimTestCase):
         self.assertEqual(self.push("frank", realm="lab").status, 200)
 
     def test_overrides_and_error_codes(self):
+        # alice's own push answers after 30 s: an override whose "delay": 0
+        # were ignored would take that long, however loaded the machine.
+        slow = copy.deepcopy(next(u for u in EXAMPLE["users"] if u["username"] == "alice"))
+        slow["push"] = {"action": "approve", "delay": 30}
+        self.assertEqual(control("users", slow).status, 200)
         for action, status in (("500", 500), ("503", 503), ("404", 404), ("reject", 401),
                                ("approve", 200)):
             control("push", {"username": "alice", "action": action, "delay": 0})
             start = time.monotonic()
             self.assertEqual(self.push("alice").status, status, action)
-            self.assertLess(time.monotonic() - start, 0.15)
+            self.assertLess(time.monotonic() - start, 20)
         control("push", {"username": "*", "action": "reject", "delay": 0})
         self.assertEqual(self.push("alice").status, 401)
         self.assertEqual(self.push("frank", realm="corp").status, 401)
@@ -748,10 +756,13 @@ class FaultTest(SimTestCase):
             post("/api/v1/auth/", self.BODY, timeout=0.3)
 
     def test_global_delay(self):
-        control("delay", {"seconds": 0.3})
+        # Control calls are not delayed: one that were would take the whole 30 s.
+        control("delay", {"seconds": 30})
         start = time.monotonic()
         control("state", method="GET")
-        self.assertLess(time.monotonic() - start, 0.2)  # control calls are not delayed
+        self.assertLess(time.monotonic() - start, 20)
+        control("delay", {"seconds": 0.3})
+        start = time.monotonic()
         self.assertEqual(post("/api/v1/auth/", self.BODY).status, 200)
         self.assertGreaterEqual(time.monotonic() - start, 0.29)
 
@@ -1157,10 +1168,9 @@ class ProcessTest(unittest.TestCase):
         client = threading.Thread(target=held_push, daemon=True)
         client.start()
         wait_until(lambda: logged(sim))
-        start = time.monotonic()
         sim.proc.send_signal(signal.SIGTERM)
-        self.assertEqual(sim.proc.wait(2), 0)
-        self.assertLess(time.monotonic() - start, 2.0)
+        # The held request is never answered: a simulator waiting for it would never stop.
+        self.assertEqual(sim.proc.wait(10), 0)
         client.join(3)
         self.assertEqual(len(errors), 1)  # the held request ended without an answer
         with open(sim.log_path, encoding="utf-8") as f:
@@ -1180,7 +1190,7 @@ class ProcessTest(unittest.TestCase):
         with self.assertRaises((ssl.SSLError, OSError)):
             request(sim, "GET", "/api/v1/fortitokens/")
         sim.proc.send_signal(signal.SIGINT)
-        self.assertEqual(sim.proc.wait(2), 0)
+        self.assertEqual(sim.proc.wait(10), 0)
 
     def test_bad_users_file(self):
         cases = [({"users": [{"username": "x", "colour": "red"}]}, "colour"),
@@ -1225,7 +1235,7 @@ class ProcessTest(unittest.TestCase):
         client.start()
         wait_until(lambda: logged(sim))
         sim.proc.send_signal(signal.SIGTERM)
-        self.assertEqual(sim.proc.wait(2), 0)
+        self.assertEqual(sim.proc.wait(10), 0)
         client.join(3)
         self.assertEqual(len(errors), 1)
         with open(sim.log_path, encoding="utf-8") as f:
