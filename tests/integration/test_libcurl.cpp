@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <security/pam_appl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -55,13 +56,20 @@ struct Run {
 // Runs argv in a child with `env` added to this process's environment
 // (pam_wrapper and the syslog capture included), optionally with
 // g_trust_dir bind-mounted over /etc/ssl/certs in a private mount namespace
-// of its own: the system store changes for the child only.
+// of its own: the system store changes for the child only. pam_wrapper picks
+// the child's /tmp/pam.X directory as it loads, without locking, so the
+// child starts under the lock other tests start under (run.sh) and keeps it
+// until login_driver's main() or the child's exit.
 Run run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env, bool other_system_store) {
     std::vector<std::string> env_text;
     for (char** e = environ; *e != nullptr; ++e) {
         env_text.emplace_back(*e);
     }
     env_text.insert(env_text.end(), env.begin(), env.end());
+    const int startup_lock = open("/tmp", O_RDONLY);  // no O_CLOEXEC: the child inherits the lock
+    assert_true(startup_lock >= 0);
+    assert_int_equal(flock(startup_lock, LOCK_EX), 0);
+    env_text.push_back("PAMFAC_WRAPPER_LOCK_FD=" + std::to_string(startup_lock));
     std::vector<char*> envp;
     for (std::string& e : env_text) {
         envp.push_back(e.data());
@@ -92,6 +100,7 @@ Run run_child(const std::vector<std::string>& argv, const std::vector<std::strin
         execve(argp[0], argp.data(), envp.data());
         _exit(127);
     }
+    close(startup_lock);
     close(out[1]);
     Run r;
     char buf[4096];
