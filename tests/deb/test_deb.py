@@ -32,6 +32,7 @@ import sim_process  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from dpkg_lock import FrontendLock  # noqa: E402
+from wrapper_lock import wrapper_startup  # noqa: E402
 PACKAGE = "libpam-fac"
 ALICE_SECRET = "JBSWY3DPEHPK3PXP"
 SKIP = 77
@@ -207,8 +208,9 @@ def check_login(workdir, module):
         env = dict(os.environ, LD_PRELOAD=wrapper, PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=services)
 
         def pamtester(answer):
-            return run(["pamtester", "-v", "fac-deb-test", "alice", "authenticate"], check=False, env=env,
-                       input=answer + "\n", timeout=60)
+            with wrapper_startup():
+                return run(["pamtester", "-v", "fac-deb-test", "alice", "authenticate"], check=False, env=env,
+                           input=answer + "\n", timeout=60)
 
         code = totp()
         ok = pamtester(code)

@@ -47,7 +47,9 @@ login() {
   echo "== $title"
   echo "   service $service, user $user, from 192.0.2.10"
   : > "$dir/syslog"
-  PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir/services" PAM_WRAPPER_USE_SYSLOG=1 \
+  # flock: pam_wrapper's /tmp/pam.X directories are picked without locking;
+  # the tests start under the same lock (tests/support/wrapper_lock.py).
+  flock /tmp env PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir/services" PAM_WRAPPER_USE_SYSLOG=1 \
     PAMFAC_TEST_SYSLOG="$dir/syslog" LD_PRELOAD="$wrapper:$capture" \
     "$build/tests/demo/pam_demo" "$service" "$user" "$@" || true
   sed -n 's/^[0-9]* /    syslog  /p' "$dir/syslog"

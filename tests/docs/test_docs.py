@@ -35,8 +35,10 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SRC, "tests", "sim"))
+sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 import doc_snippets  # noqa: E402
 import sim_process  # noqa: E402
+from wrapper_lock import wrapper_startup  # noqa: E402
 
 MODULE = FACCTL = PAM_DEMO = CAPTURE = None
 API_KEY = "s3cr3t-api-key"
@@ -182,8 +184,9 @@ class Docs(unittest.TestCase):
                "PAM_WRAPPER_USE_SYSLOG": "1", "PAMFAC_TEST_SYSLOG": syslog, "NSS_WRAPPER_PASSWD": passwd,
                "NSS_WRAPPER_GROUP": group,
                "LD_PRELOAD": " ".join([self.pam_wrapper, self.nss_wrapper, CAPTURE])}
-        r = subprocess.run([PAM_DEMO, service, "alice"] + answers, capture_output=True, text=True, env=env,
-                           timeout=120)
+        with wrapper_startup():
+            r = subprocess.run([PAM_DEMO, service, "alice"] + answers, capture_output=True, text=True, env=env,
+                               timeout=120)
         with open(syslog) as f:
             lines = [l for l in f.read().splitlines() if "result=" in l]
         return r, lines

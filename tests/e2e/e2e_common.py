@@ -63,6 +63,7 @@ import sim_process  # noqa: E402
 
 sys.path.insert(0, os.path.normpath(os.path.join(HERE, "..", "support")))
 from dpkg_lock import FRONTEND_LOCK, FrontendLock  # noqa: E402
+from wrapper_lock import wrapper_startup  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
 SSH = "/usr/bin/ssh"
@@ -1005,18 +1006,20 @@ class SshdTestCase(unittest.TestCase):
                 NSS_WRAPPER_PASSWD=cls.nss_passwd,
                 NSS_WRAPPER_GROUP=cls.nss_group,
             )
-            with open(log_path, "w") as logf:
-                proc = subprocess.Popen([SSHD, "-D", "-e", "-f", config_path], stdin=subprocess.DEVNULL,
+            # -r: connections are forks of this sshd, not new processes that
+            # would each load pam_wrapper outside the startup lock.
+            with open(log_path, "w") as logf, wrapper_startup():
+                proc = subprocess.Popen([SSHD, "-D", "-e", "-r", "-f", config_path], stdin=subprocess.DEVNULL,
                                         stdout=logf, stderr=logf, env=env, start_new_session=True,
                                         preexec_fn=_die_with_parent)
-            _PROCESSES.append(proc)
-            wanted = ["Server listening on %s port %d" % (a, port) for a in addresses]
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and proc.poll() is None:
-                text = tail(log_path, 200)
-                if all(w in text for w in wanted):
-                    return SshdProcess("sshd%d" % cls.sshd_count, port, proc, log_path, addresses)
-                time.sleep(0.03)
+                _PROCESSES.append(proc)
+                wanted = ["Server listening on %s port %d" % (a, port) for a in addresses]
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and proc.poll() is None:
+                    text = tail(log_path, 200)
+                    if all(w in text for w in wanted):
+                        return SshdProcess("sshd%d" % cls.sshd_count, port, proc, log_path, addresses)
+                    time.sleep(0.03)
             last_error = tail(log_path)
             stop_process(proc)
             if "Address already in use" not in last_error:

@@ -190,17 +190,18 @@ class DebianSshd(SshdTestCase):
         env = clean_env(LD_PRELOAD="%s %s" % (self.pam_wrapper, self.nss_wrapper), PAM_WRAPPER="1",
                         PAM_WRAPPER_SERVICE_DIR=pamsvc, NSS_WRAPPER_PASSWD=self.nss_passwd,
                         NSS_WRAPPER_GROUP=self.nss_group)
-        with open(log_path, "w") as logf:
-            proc = subprocess.Popen([e2e.SSHD, "-D", "-e", "-f", main], stdin=subprocess.DEVNULL, stdout=logf,
+        # -r and the startup lock: see launch_sshd() in e2e_common.py.
+        with open(log_path, "w") as logf, e2e.wrapper_startup():
+            proc = subprocess.Popen([e2e.SSHD, "-D", "-e", "-r", "-f", main], stdin=subprocess.DEVNULL, stdout=logf,
                                     stderr=logf, env=env, start_new_session=True, preexec_fn=e2e._die_with_parent)
-        e2e._PROCESSES.append(proc)
-        sshd = e2e.SshdProcess(name, port, proc, log_path, ("127.0.0.1",))
-        self.addCleanup(sshd.stop)
-        deadline = time.monotonic() + 30
-        while "Server listening on 127.0.0.1 port %d" % port not in e2e.tail(log_path, 200):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                self.fail("sshd did not start:\n" + e2e.tail(log_path))
-            time.sleep(0.03)
+            e2e._PROCESSES.append(proc)
+            sshd = e2e.SshdProcess(name, port, proc, log_path, ("127.0.0.1",))
+            self.addCleanup(sshd.stop)
+            deadline = time.monotonic() + 30
+            while "Server listening on 127.0.0.1 port %d" % port not in e2e.tail(log_path, 200):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    self.fail("sshd did not start:\n" + e2e.tail(log_path))
+                time.sleep(0.03)
         self.sshd = sshd
         return sshd
 
