@@ -110,7 +110,7 @@ clean: clean-bench
 # 10 s through ctest (label fuzz). New corpus entries and any crashing input
 # land in $(BUILD)/tests/fuzz/work/<target>/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = config answer json clients
+FUZZ_TARGETS = config answer json clients flow
 .PHONY: fuzz
 fuzz: build
 	@status=0; for t in $(FUZZ_TARGETS); do \

@@ -1,5 +1,6 @@
 #include "auth/flow.h"
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
@@ -189,7 +190,7 @@ Flow::Stop Flow::run_otp_append() {
         if (result.verdict == Verdict::WrongCredentials) {
             conversation_.error(msg::kWrongPasswordOrCode);
             last_problem = "wrong password or code";
-            last_rejected_.assign(answer.view());
+            rejected_.emplace_back(answer.view());
             continue;
         }
         return from_verdict(result);
@@ -292,7 +293,7 @@ Flow::Stop Flow::run_code_loop() {
         if (result.verdict == Verdict::WrongCredentials) {
             conversation_.error(have_password_ ? msg::kWrongPasswordOrCode : msg::kWrongCode);
             last_problem = have_password_ ? "wrong password or code" : "wrong code";
-            last_rejected_.assign(answer.view());
+            rejected_.emplace_back(answer.view());
             continue;  // an autopush still in flight may yet be approved
         }
         return from_verdict(result);  // ends the flow; an autopush in flight is abandoned
@@ -403,7 +404,8 @@ std::optional<Flow::Stop> Flow::run_push(bool code_fallback_allowed) {
 }
 
 bool Flow::repeats_rejected(const Secret& answer) const {
-    return !last_rejected_.empty() && answer.view() == last_rejected_.view();
+    return std::any_of(rejected_.begin(), rejected_.end(),
+                       [&answer](const Secret& rejected) { return rejected.view() == answer.view(); });
 }
 
 Flow::Stop Flow::wrong_credentials_exhausted(const std::string& what) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/background_push.h"
 #include "auth/offline_grace.h"
@@ -95,9 +96,10 @@ private:
     WallClock wall_clock_;
 
     std::string fac_user_;  // the name FAC knows: username_map applied
-    // The last answer FAC rejected: sshd's PasswordAuthentication answers
-    // every prompt with the same text, and resending it only feeds lockout.
-    Secret last_rejected_;
+    // The answers FAC rejected in this login: sshd's PasswordAuthentication
+    // answers every prompt with the same text, and resending one only feeds
+    // lockout.
+    std::vector<Secret> rejected_;
     Secret password_;
     bool have_password_ = false;
     bool prompted_password_ = false;

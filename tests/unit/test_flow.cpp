@@ -503,6 +503,15 @@ void a_rejected_answer_is_not_sent_again(void** /*state*/) {
     assert_int_equal(static_cast<int>(codes.run().status), static_cast<int>(Status::Success));
     assert_int_equal(codes.backend.checks.size(), 2);
     assert_string_equal(codes.backend.checks[1].code.c_str(), "222222");
+
+    // Not only the last one (fuzz_flow found this): A, B, then A again.
+    Rig earlier;
+    earlier.config.tries = 4;
+    earlier.conv.answers = {"111111", "222222", "111111", "333333"};
+    earlier.backend.check_verdicts = {Verdict::WrongCredentials, Verdict::WrongCredentials, Verdict::Accepted};
+    assert_int_equal(static_cast<int>(earlier.run().status), static_cast<int>(Status::Success));
+    assert_int_equal(earlier.backend.checks.size(), 3);
+    assert_string_equal(earlier.backend.checks[2].code.c_str(), "333333");
 }
 
 void overlong_password_is_not_sent(void** /*state*/) {
