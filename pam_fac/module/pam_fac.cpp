@@ -55,8 +55,8 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
 
     const char* user = nullptr;
     const int user_rc = pam_get_user(pamh, &user, nullptr);
-    if (user_rc == PAM_CONV_ERR || user_rc == PAM_CONV_AGAIN) {
-        return user_rc;
+    if (user_rc == PAM_CONV_AGAIN) {
+        return user_rc;  // the application calls again when it has the name
     }
     LoginContext login;
     login.user = (user_rc == PAM_SUCCESS && user != nullptr) ? user : "";
@@ -68,6 +68,16 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     const void* authtok = nullptr;
     if (pam_get_item(pamh, PAM_AUTHTOK, &authtok) == PAM_SUCCESS) {
         login.authtok = static_cast<const char*>(authtok);
+    }
+
+    if (user_rc == PAM_CONV_ERR) {
+        Outcome outcome;
+        outcome.status = Status::ConvErr;
+        outcome.reason = "the application could not ask for the user name (its conversation failed)";
+        outcome.elapsed_ms = static_cast<long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+        logger.write(summary_level(outcome), summary_line(outcome, login));
+        return PAM_CONV_ERR;
     }
 
     const std::vector<std::string> args(argv, argv + argc);

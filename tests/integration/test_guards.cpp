@@ -256,6 +256,9 @@ void no_user_name_from_the_conversation(void** /*state*/) {
     check_own_config();
     assert_int_equal(rc, PAM_CONV_ERR);
     assert_int_equal(sim_requests().Size(), 0);
+    // One line says why, as for every failure.
+    assert_true(contains(summary_line(), "result=aborted"));
+    assert_true(contains(summary_line(), "could not ask for the user name"));
 }
 
 void grace_not_trusted_from_an_unsafe_state_dir(void** /*state*/) {
