@@ -21,7 +21,8 @@ TransportSettings make_transport_settings(const Config& c) {
     return t;
 }
 
-std::unique_ptr<Backend> make_backend(const Config& c, Transport& transport, Logger& logger, uid_t euid) {
+std::unique_ptr<Backend> make_backend(const Config& c, Transport& transport, Logger& logger, uid_t euid,
+                                      bool caller_controls_timing) {
     if (c.backend == BackendKind::Ftc) {
         FtcSettings s;
         s.servers = c.servers;
@@ -35,9 +36,13 @@ std::unique_ptr<Backend> make_backend(const Config& c, Transport& transport, Log
         s.poll_interval_ms = c.poll_interval_ms;
         s.state_dir = c.state_dir;
         s.euid = euid;
+        s.caller_controls_timing = caller_controls_timing;
         return std::make_unique<FtcClient>(std::move(s), transport, logger);
     }
-    FacSettings s{c.servers, c.realm, c.timeout_ms, c.push_timeout_ms, c.state_dir, c.server_retry_after_s, euid};
+    FacSettings s{c.servers,    c.realm,
+                  c.timeout_ms, c.push_timeout_ms,
+                  c.state_dir,  c.server_retry_after_s,
+                  euid,         caller_controls_timing};
     return std::make_unique<FacClient>(std::move(s), transport, logger);
 }
 

@@ -16,6 +16,9 @@ namespace pamfac {
 TransportSettings make_transport_settings(const Config& config);
 
 // `config` and `transport` must outlive the backend.
-std::unique_ptr<Backend> make_backend(const Config& config, Transport& transport, Logger& logger, uid_t euid);
+// `caller_controls_timing`: process_timing_is_callers() (core/outage.h) in
+// the module; a timeout is then no evidence of an outage.
+std::unique_ptr<Backend> make_backend(const Config& config, Transport& transport, Logger& logger, uid_t euid,
+                                      bool caller_controls_timing);
 
 }  // namespace pamfac

@@ -11,6 +11,8 @@ namespace pamfac {
 
 enum class Endpoint { Auth, RealmAuth, PushAuth };
 
+const char* endpoint_path(Endpoint e);
+
 // FAC's plain-text messages, tolerant of case, surrounding whitespace and
 // quotes, and of a JSON wrapper such as {"error": "..."}. Lower-cased.
 std::string normalise_answer_text(std::string_view body);
@@ -20,7 +22,11 @@ std::string normalise_answer_text(std::string_view body);
 // and a push never sent twice.
 bool allows_failover(const HttpResponse& response, Endpoint endpoint);
 
-// The verdict for one server's answer. `detail` explains it for the log.
-Verdict classify_answer(const HttpResponse& response, Endpoint endpoint, std::string& detail);
+// The verdict for one server's answer: Outage only as core/outage.h decides
+// (`caller_controls_timing`: see there); a 200 or 202 is a yes only with no
+// body or a JSON object reporting no error; after a push went out, nothing
+// is an outage. `detail` explains the verdict for the log.
+Verdict classify_answer(const HttpResponse& response, Endpoint endpoint, bool caller_controls_timing,
+                        std::string& detail);
 
 }  // namespace pamfac

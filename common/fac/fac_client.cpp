@@ -10,18 +10,6 @@
 namespace pamfac {
 namespace {
 
-const char* endpoint_path(Endpoint e) {
-    switch (e) {
-    case Endpoint::Auth:
-        return "/api/v1/auth/";
-    case Endpoint::RealmAuth:
-        return "/api/v1/realmauth/";
-    case Endpoint::PushAuth:
-        return "/api/v1/pushauth/";
-    }
-    return "";
-}
-
 // Failures that say the server itself is down (not what it answered).
 bool is_connection_failure(NetError e) {
     return e == NetError::Resolve || e == NetError::Connect || e == NetError::ConnectTimeout ||
@@ -67,11 +55,10 @@ BackendResult FacClient::check(const CodeCheck& check) {
     if (!json.finish()) {
         return bad_request("password is not valid UTF-8; not sent");
     }
-    return send(realm ? Endpoint::RealmAuth : Endpoint::Auth, body, settings_.timeout_ms, nullptr);
+    return send(realm ? Endpoint::RealmAuth : Endpoint::Auth, body, settings_.timeout_ms, nullptr).result;
 }
 
-BackendResult FacClient::push(const PushFields& f, CancelToken* cancel) {
-    Secret body;
+bool FacClient::build_push_body(const PushFields& f, bool with_context, Secret& body) const {
     JsonObjectBuilder json(body);
     json.add("username", f.username);
     if (!settings_.realm.empty()) {
@@ -80,31 +67,86 @@ BackendResult FacClient::push(const PushFields& f, CancelToken* cancel) {
     if (!f.user_ip.empty()) {
         json.add("user_ip", f.user_ip);
     }
-    json.add("timestamp", f.timestamp);
-    json.add("account", f.account);
-    json.add("user_agent", f.user_agent);
-    json.add("log_message", f.log_message);
-    if (!json.finish()) {
-        return bad_request("push fields are not valid UTF-8; not sent");
+    if (with_context) {
+        json.add("timestamp", f.timestamp);
+        json.add("account", f.account);
+        json.add("user_agent", f.user_agent);
+        json.add("log_message", f.log_message);
     }
-    return send(Endpoint::PushAuth, body, settings_.push_timeout_ms, cancel);
+    return json.finish();
 }
 
-BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeout_ms, CancelToken* cancel) {
+BackendResult FacClient::push(const PushFields& f, CancelToken* cancel) {
+    Secret body;
+    if (!build_push_body(f, true, body)) {
+        return bad_request("push fields are not valid UTF-8; not sent");
+    }
+    Sent sent = send(Endpoint::PushAuth, body, settings_.push_timeout_ms, cancel);
+    if (sent.status == 400) {
+        // Older FAC versions refuse the context fields; a 400 sent nothing.
+        logger_.warning("server=" + sent.result.server +
+                        " FAC refused the push's context fields (timestamp, account, user_agent, log_message) "
+                        "with HTTP 400; sending the push again with the user name alone");
+        Secret plain;
+        if (!build_push_body(f, false, plain)) {
+            return bad_request("push fields are not valid UTF-8; not sent");
+        }
+        sent = send(Endpoint::PushAuth, plain, settings_.push_timeout_ms, cancel);
+        if (sent.result.verdict == Verdict::Outage) {
+            // A server answered the first request: FAC is not down.
+            sent.result.verdict = Verdict::NotUnderstood;
+            sent.result.detail =
+                "FAC answered the push with HTTP 400, then no server took it again (" + sent.result.detail + ")";
+        }
+    }
+    if (sent.result.verdict == Verdict::PushRejected) {
+        return verify_push_rejection(sent);
+    }
+    return sent.result;
+}
+
+BackendResult FacClient::verify_push_rejection(const Sent& sent) {
+    HttpRequest request;
+    request.url = sent.server_url + "/api/v1/fortitokens/?limit=1";
+    request.timeout_ms = settings_.timeout_ms;
+    const HttpResponse probe = transport_.perform(request);
+    BackendResult result = sent.result;
+    if (probe.error == NetError::None && (probe.status == 401 || probe.status == 403)) {
+        result.verdict = Verdict::ApiCredentialsRejected;
+        result.detail = "HTTP 401 on /api/v1/pushauth/, and HTTP " + std::to_string(probe.status) +
+                        " on /api/v1/fortitokens/: FAC rejects the module's API credentials, not the user's "
+                        "push; check api_user and api_key, and that the administrator has web service access";
+    } else if (probe.error != NetError::None || probe.status != 200) {
+        result.detail += " (could not confirm the API credentials: " +
+                         (probe.error != NetError::None ? std::string(net_error_name(probe.error))
+                                                        : "HTTP " + std::to_string(probe.status)) +
+                         " on /api/v1/fortitokens/)";
+    }
+    return result;
+}
+
+FacClient::Sent FacClient::send(Endpoint endpoint, const Secret& body, long timeout_ms, CancelToken* cancel) {
     std::string failures;
-    bool tls_failed = false;
+    bool every_failure_an_outage = true;
+    Verdict first_other = Verdict::Outage;  // the first failure that was not an outage
     std::string last_host;
+    std::string last_url;
+    long last_status = 0;
     const std::time_t now = std::time(nullptr);
-    for (const std::string& server : health_.order(settings_.servers, now)) {
+    const std::vector<std::string> servers = health_.order(settings_.servers, now);
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        const std::string& server = servers[i];
         last_host = server_host(server);
+        last_url = server;
         HttpRequest request;
         request.url = server + endpoint_path(endpoint);
         request.body = &body;
         request.timeout_ms = timeout_ms;
         request.cancel = cancel;
         const HttpResponse response = transport_.perform(request);
+        last_status = response.error == NetError::None ? response.status : 0;
         std::string detail;
-        const Verdict verdict = classify_answer(response, endpoint, detail);
+        Verdict verdict = classify_answer(response, endpoint, settings_.caller_controls_timing, detail);
         if (logger_.debug_enabled()) {
             std::string line = "server=" + last_host;
             line += " path=";
@@ -119,12 +161,21 @@ BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeou
             if (response.error == NetError::None) {
                 health_.mark_healthy(server);
             }
-            return BackendResult{verdict, last_host, detail};
+            if (verdict == Verdict::Outage && (i + 1 < servers.size() || !every_failure_an_outage)) {
+                // The other servers were not tried (the request may have
+                // reached this one), or were not down: no outage of them all.
+                verdict = Verdict::NotUnderstood;
+                detail += "; not every server was found down, so this is no outage";
+            }
+            return Sent{BackendResult{verdict, last_host, detail}, last_status, last_url};
         }
         if (is_connection_failure(response.error)) {
             health_.mark_failed(server, now);
         }
-        tls_failed = tls_failed || verdict == Verdict::TlsFailure;
+        if (verdict != Verdict::Outage && every_failure_an_outage) {
+            every_failure_an_outage = false;
+            first_other = verdict;
+        }
         if (!failures.empty()) {
             failures += "; ";
         }
@@ -132,8 +183,17 @@ BackendResult FacClient::send(Endpoint endpoint, const Secret& body, long timeou
         failures += ": ";
         failures += detail;
     }
-    return BackendResult{tls_failed ? Verdict::TlsFailure : Verdict::Outage, last_host,
-                         "no server usable (" + failures + ")"};
+    if (every_failure_an_outage) {
+        return Sent{BackendResult{Verdict::Outage, last_host, "no server reachable (" + failures + ")"}, last_status,
+                    last_url};
+    }
+    // A push every server's proxy refused (502) was sent nowhere.
+    const Verdict verdict = first_other == Verdict::TlsFailure || first_other == Verdict::LocalFailure ||
+                                    first_other == Verdict::PushNotSent
+                                ? first_other
+                                : Verdict::NotUnderstood;
+    return Sent{BackendResult{verdict, last_host, "no server usable, and not every one down (" + failures + ")"},
+                last_status, last_url};
 }
 
 }  // namespace pamfac

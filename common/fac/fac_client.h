@@ -23,6 +23,9 @@ struct FacSettings {
     std::string state_dir;          // health memory; unused when server_retry_after is 0
     long server_retry_after_s = 0;  // 0: no health memory
     uid_t euid = 0;
+    // A setuid or setgid caller can stop and resume this process: a timeout
+    // is then no evidence of an outage (core/outage.h).
+    bool caller_controls_timing = false;
 };
 
 class FacClient final : public Backend {
@@ -32,7 +35,16 @@ public:
     BackendResult push(const PushFields& fields, CancelToken* cancel) override;
 
 private:
-    BackendResult send(Endpoint endpoint, const Secret& body, long timeout_ms, CancelToken* cancel);
+    struct Sent {
+        BackendResult result;
+        long status = 0;         // the last HTTP status, 0 without one
+        std::string server_url;  // the server that gave it
+    };
+    Sent send(Endpoint endpoint, const Secret& body, long timeout_ms, CancelToken* cancel);
+    bool build_push_body(const PushFields& f, bool with_context, Secret& body) const;
+    // After a 401 on /pushauth/: the user's "no", unless FAC rejects the
+    // module's API credentials too.
+    BackendResult verify_push_rejection(const Sent& sent);
 
     FacSettings settings_;
     Transport& transport_;

@@ -49,9 +49,9 @@ std::string json_string(const std::string& body, const char* name) {
 }
 
 // Network failures read the same way for FTC as for FAC.
-BackendResult network_failure(const HttpResponse& r, const std::string& server) {
+BackendResult network_failure(const HttpResponse& r, const std::string& server, bool caller_controls_timing) {
     std::string detail;
-    const Verdict v = classify_answer(r, Endpoint::Auth, detail);
+    const Verdict v = classify_answer(r, Endpoint::Auth, caller_controls_timing, detail);
     return BackendResult{v, server, "FortiToken Cloud: " + detail};
 }
 
@@ -112,7 +112,7 @@ std::optional<BackendResult> FtcClient::ensure_token(Transport& via, const Secre
         }
     }
     if (response.error != NetError::None) {
-        return network_failure(response, host);
+        return network_failure(response, host, settings_.caller_controls_timing);
     }
     if (response.status == 401) {
         return BackendResult{Verdict::ApiCredentialsRejected, host,
@@ -215,7 +215,7 @@ BackendResult FtcClient::check(const CodeCheck& check) {
     }
     const HttpResponse& r = a.response;
     if (r.error != NetError::None) {
-        return network_failure(r, a.server);
+        return network_failure(r, a.server, settings_.caller_controls_timing);
     }
     const std::string error_text = ascii_lower(json_string(r.body, "error"));
     switch (r.status) {
@@ -269,7 +269,7 @@ BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
         return BackendResult{Verdict::PushAbandoned, a.server, "push abandoned"};
     }
     if (a.response.error != NetError::None) {
-        return network_failure(a.response, a.server);
+        return network_failure(a.response, a.server, settings_.caller_controls_timing);
     }
     switch (a.response.status) {
     case 200:
@@ -326,11 +326,11 @@ BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
             return BackendResult{Verdict::PushAbandoned, a.server, "push abandoned"};
         }
         if (r.error == NetError::TlsVerify) {
-            return network_failure(r, a.server);
+            return network_failure(r, a.server, settings_.caller_controls_timing);
         }
         if (r.error != NetError::None || r.status >= 500) {
             if (r.error != NetError::None && !is_transient(r.error)) {
-                return network_failure(r, a.server);
+                return network_failure(r, a.server, settings_.caller_controls_timing);
             }
             logger_.debug("ftc: poll failed (" + std::string(net_error_name(r.error)) + ", HTTP " +
                           std::to_string(r.status) + "); polling again");

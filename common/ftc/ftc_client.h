@@ -30,6 +30,7 @@ struct FtcSettings {
     long poll_interval_ms = 1000;
     std::string state_dir;
     uid_t euid = 0;
+    bool caller_controls_timing = false;  // as in FacSettings
 };
 
 class FtcClient final : public Backend {

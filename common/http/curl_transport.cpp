@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -87,23 +89,50 @@ NetError classify(const CurlLibrary& curl, CURLcode rc, CURL* handle, bool overf
     }
 }
 
-// libcurl's socket callbacks, so that CancelToken can shut a request's
-// connection down from another thread.
-curl_socket_t open_tracked_socket(void* token, curlsocktype /*purpose*/, curl_sockaddr* address) {
+// libcurl's socket callbacks: they remember why a socket could not be
+// made (this process's limits, never the server's fault), and let a
+// CancelToken shut a request's connection down from another thread.
+struct SocketWatch {
+    CancelToken* cancel = nullptr;
+    int open_errno = 0;  // of the last failed socket()
+};
+
+curl_socket_t open_watched_socket(void* data, curlsocktype /*purpose*/, curl_sockaddr* address) {
+    auto* watch = static_cast<SocketWatch*>(data);
     const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
     if (fd < 0) {
+        watch->open_errno = errno;
         return CURL_SOCKET_BAD;
     }
-    if (!static_cast<CancelToken*>(token)->track_socket(fd)) {
+    if (watch->cancel != nullptr && !watch->cancel->track_socket(fd)) {
         ::close(fd);
         return CURL_SOCKET_BAD;
     }
     return fd;
 }
 
-int close_tracked_socket(void* token, curl_socket_t fd) {
-    static_cast<CancelToken*>(token)->forget_socket(fd);
+int close_watched_socket(void* data, curl_socket_t fd) {
+    auto* watch = static_cast<SocketWatch*>(data);
+    if (watch->cancel != nullptr) {
+        watch->cancel->forget_socket(fd);
+    }
     return ::close(fd);
+}
+
+// connect() errors that this host's own state or policy caused.
+bool local_connect_errno(long os_errno) {
+    switch (os_errno) {
+    case EACCES:
+    case EPERM:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case ENOBUFS:
+    case EADDRNOTAVAIL:
+        return true;
+    default:
+        return false;
+    }
 }
 
 int check_cancelled(void* token, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
@@ -188,17 +217,16 @@ void set_request_options(CurlOptions& o, const TransportSettings& s, const HttpR
     o.set(CURLOPT_ERRORBUFFER, exchange.error_text);
 }
 
-void set_cancel_options(CurlOptions& o, CancelToken* cancel) {
-    if (cancel == nullptr) {
-        return;
+void set_socket_options(CurlOptions& o, SocketWatch& watch) {
+    o.set(CURLOPT_OPENSOCKETFUNCTION, open_watched_socket);
+    o.set(CURLOPT_OPENSOCKETDATA, &watch);
+    o.set(CURLOPT_CLOSESOCKETFUNCTION, close_watched_socket);
+    o.set(CURLOPT_CLOSESOCKETDATA, &watch);
+    if (watch.cancel != nullptr) {
+        o.set(CURLOPT_XFERINFOFUNCTION, check_cancelled);
+        o.set(CURLOPT_XFERINFODATA, watch.cancel);
+        o.set(CURLOPT_NOPROGRESS, 0L);
     }
-    o.set(CURLOPT_OPENSOCKETFUNCTION, open_tracked_socket);
-    o.set(CURLOPT_OPENSOCKETDATA, cancel);
-    o.set(CURLOPT_CLOSESOCKETFUNCTION, close_tracked_socket);
-    o.set(CURLOPT_CLOSESOCKETDATA, cancel);
-    o.set(CURLOPT_XFERINFOFUNCTION, check_cancelled);
-    o.set(CURLOPT_XFERINFODATA, cancel);
-    o.set(CURLOPT_NOPROGRESS, 0L);
 }
 
 HttpResponse local_failure(std::string detail) {
@@ -271,11 +299,13 @@ namespace {
 // series: libcurl keeps the handle's connections open between requests.
 class CurlSeries final : public Transport {
 public:
-    CurlSeries(const TransportSettings& settings, CancelToken* cancel) : settings_(settings), cancel_(cancel) {}
+    CurlSeries(const TransportSettings& settings, CancelToken* cancel) : settings_(settings) {
+        sockets_.cancel = cancel;
+    }
     CurlSeries(const CurlSeries&) = delete;
     CurlSeries& operator=(const CurlSeries&) = delete;
-    // Closes the kept connections, through close_tracked_socket while
-    // cancel_ is still alive.
+    // Closes the kept connections, through close_watched_socket while
+    // sockets_ is still alive.
     ~CurlSeries() override {
         if (handle_ != nullptr) {
             curl_->easy_cleanup(handle_);
@@ -290,7 +320,7 @@ private:
     void forget_exchange();
 
     const TransportSettings& settings_;
-    CancelToken* cancel_;
+    SocketWatch sockets_;  // outlives each request: kept connections close later
     const CurlLibrary* curl_ = nullptr;
     CURL* handle_ = nullptr;
 };
@@ -316,15 +346,27 @@ void CurlSeries::forget_exchange() {
 
 // The transfer, and what came of it.
 void CurlSeries::transfer(Exchange& exchange, HttpResponse& response) {
+    sockets_.open_errno = 0;
     const CURLcode rc = curl_->easy_perform(handle_);
     forget_exchange();
     response.error = classify(*curl_, rc, handle_, exchange.sink.overflow);
-    if (rc != CURLE_OK && cancel_ != nullptr && cancel_->cancelled()) {
+    if (rc == CURLE_COULDNT_CONNECT) {
+        long connect_errno = 0;
+        curl_->easy_getinfo(handle_, CURLINFO_OS_ERRNO, &connect_errno);
+        if (sockets_.open_errno != 0 || local_connect_errno(connect_errno)) {
+            response.error = NetError::Local;
+        }
+    }
+    if (rc != CURLE_OK && sockets_.cancel != nullptr && sockets_.cancel->cancelled()) {
         response.error = NetError::Cancelled;
     }
     if (response.error != NetError::None) {
         response.detail = without_credentials(
             exchange.error_text[0] != '\0' ? exchange.error_text : curl_->easy_strerror(rc), settings_.http_proxy);
+        if (sockets_.open_errno != 0) {
+            response.detail +=
+                std::string(" (this process could not open a socket: ") + std::strerror(sockets_.open_errno) + ")";
+        }
         response.body.clear();
         return;
     }
@@ -353,7 +395,7 @@ HttpResponse CurlSeries::perform(const HttpRequest& request) {
     set_tls_options(options, settings_, settings_.tls_verify, settings_.pinned_pubkey);
     set_proxy_options(options, settings_);
     set_request_options(options, settings_, request, exchange);
-    set_cancel_options(options, cancel_);
+    set_socket_options(options, sockets_);
     if (!options.ok()) {
         forget_exchange();
         return local_failure(options.refusal());

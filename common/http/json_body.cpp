@@ -49,6 +49,28 @@ std::string find_string(const rapidjson::Value& v, int depth) {
     return {};
 }
 
+void collect_strings(const rapidjson::Value& v, int depth, std::size_t limit, std::vector<std::string>& out) {
+    if (out.size() >= limit) {
+        return;
+    }
+    if (v.IsString()) {
+        out.emplace_back(v.GetString(), v.GetStringLength());
+        return;
+    }
+    if (depth > 4) {
+        return;
+    }
+    if (v.IsObject()) {
+        for (const auto& member : v.GetObject()) {
+            collect_strings(member.value, depth + 1, limit, out);
+        }
+    } else if (v.IsArray()) {
+        for (const auto& item : v.GetArray()) {
+            collect_strings(item, depth + 1, limit, out);
+        }
+    }
+}
+
 }  // namespace
 
 struct JsonObjectBuilder::Impl {
@@ -106,6 +128,23 @@ std::string first_json_string(std::string_view text) {
         return {};
     }
     return find_string(doc, 0);
+}
+
+std::vector<std::string> json_string_values(std::string_view text, std::size_t limit) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+    std::vector<std::string> values;
+    if (!doc.HasParseError()) {
+        collect_strings(doc, 0, limit, values);
+    }
+    return values;
+}
+
+bool is_json_object_without_error(std::string_view text) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+    return !doc.HasParseError() && doc.IsObject() && !doc.HasMember("error") && !doc.HasMember("errors") &&
+           !doc.HasMember("detail");
 }
 
 }  // namespace pamfac

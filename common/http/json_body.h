@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/secret.h"
 
@@ -29,5 +31,13 @@ private:
 // The first string found in a JSON object or array, e.g. {"error": "Account
 // is disabled"}; empty when the text is not JSON or holds no string.
 std::string first_json_string(std::string_view text);
+
+// Every string value of a JSON text, in document order, down to a depth of
+// 4 and at most `limit` of them; empty when the text is not JSON.
+std::vector<std::string> json_string_values(std::string_view text, std::size_t limit);
+
+// True for a JSON object that has no "error", "errors" or "detail" member:
+// how a yes may look when it has a body at all.
+bool is_json_object_without_error(std::string_view text);
 
 }  // namespace pamfac

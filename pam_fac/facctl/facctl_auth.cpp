@@ -12,6 +12,7 @@
 #include "auth/policy.h"
 #include "config/config.h"
 #include "core/login.h"
+#include "core/outage.h"
 #include "core/outcome.h"
 #include "core/secret.h"
 #include "core/text.h"
@@ -190,7 +191,8 @@ int run_auth(int argc, char** argv) {
 
     pamfac::CurlTransport curl(pamfac::make_transport_settings(config));
     TimedTransport transport(curl);
-    const auto backend = pamfac::make_backend(config, transport, logger, ::geteuid());
+    const auto backend =
+        pamfac::make_backend(config, transport, logger, ::geteuid(), pamfac::process_timing_is_callers());
     TerminalConversation conversation(STDIN_FILENO, PresetAnswers{use_code ? &code : nullptr, use_push});
     pamfac::NssGroupDirectory groups;
     pamfac::Authenticator authenticator(config, login, conversation, *backend, logger, groups, ::geteuid());

@@ -15,6 +15,7 @@
 #include "auth/authenticator.h"
 #include "auth/backend_factory.h"
 #include "config/config.h"
+#include "core/outage.h"
 #include "core/outcome.h"
 #include "http/curl_transport.h"
 #include "module/pam_conversation.h"
@@ -97,7 +98,8 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
                  " password=" + (config.password ? "yes" : "no") + " servers=" + std::to_string(config.servers.size()));
 
     CurlTransport transport(make_transport_settings(config));
-    const std::unique_ptr<Backend> backend = make_backend(config, transport, logger, geteuid());
+    const std::unique_ptr<Backend> backend =
+        make_backend(config, transport, logger, geteuid(), process_timing_is_callers());
     PamConversation conversation(pamh, (static_cast<unsigned>(flags) & PAM_SILENT) != 0);
     NssGroupDirectory groups;
     Authenticator authenticator(config, login, conversation, *backend, logger, groups, geteuid());

@@ -2,16 +2,21 @@
 // allows_failover, normalise_answer_text) and the text helpers that carry
 // server bytes into logs and messages (printable, display_safe, log_value).
 //
-// Input (readable seeds): a first line "STATUS ENDPOINT ERROR", e.g.
-// "401 auth none", then the body (or, with an error, libcurl's text).
+// Input (readable seeds): a first line "STATUS ENDPOINT ERROR [setuid]",
+// e.g. "401 auth none", then the body (or, with an error, libcurl's text).
 // ENDPOINT: auth, realm, push; ERROR: none, resolve, connect,
-// connect_timeout, tls_handshake, tls_verify, timeout, too_large, broken,
-// cancelled, other. Unknown words fall back to auth / none.
+// connect_timeout, tls_handshake, tls_verify, timeout, too_large,
+// no_answer, broken, cancelled, local, other. Unknown words fall back to
+// auth / none. "setuid": the caller controls the process's timing.
 //
 // Properties: only 200 (and 202 on /auth/, /realmauth/) without a network
-// error is accepted; failover only for connection-level failures and
-// proxy statuses (502/503/504; 502 alone on /pushauth/); every log detail
-// and sanitised text is free of control characters and valid UTF-8.
+// error, with no body or a JSON object reporting no error, is accepted; an
+// outage only as the module's definition has it (name, connect, connect
+// timeout unless setuid, no answer to a request without a push,
+// 502/503/504 and 500 on /auth/ /realmauth/ to a request without a push);
+// failover only for connection-level failures and proxy statuses
+// (502/503/504; 502 alone on /pushauth/); every log detail and sanitised
+// text is free of control characters and valid UTF-8.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -42,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view head = input.substr(0, eol);
     const std::string_view body = eol == std::string_view::npos ? std::string_view() : input.substr(eol + 1);
 
-    std::string_view words[3];
+    std::string_view words[4];
     std::size_t pos = 0;
     for (auto& word : words) {
         const std::size_t end = std::min(head.find(' ', pos), head.size());
@@ -69,14 +74,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         response.detail = std::string(body);
     }
 
+    const bool setuid = words[3] == "setuid";
     std::string detail;
-    const Verdict verdict = pamfac::classify_answer(response, endpoint, detail);
+    const Verdict verdict = pamfac::classify_answer(response, endpoint, setuid, detail);
     const bool failover = pamfac::allows_failover(response, endpoint);
 
     const bool ok_status = response.error == NetError::None &&
                            (response.status == 200 || (response.status == 202 && endpoint != Endpoint::PushAuth));
     if (verdict == Verdict::Accepted || verdict == Verdict::AcceptedPasswordChange) {
         require(ok_status, "only 200 (202 for code checks) without a network error is accepted");
+        const std::string_view trimmed = pamfac::trim(body);
+        require(trimmed.empty() || trimmed.front() == '{', "a yes has no body or a JSON object");
+    }
+    if (verdict == Verdict::Outage) {
+        const NetError e = response.error;
+        const bool push = endpoint == Endpoint::PushAuth;
+        const bool network = e == NetError::Resolve || e == NetError::Connect ||
+                             (e == NetError::ConnectTimeout && !setuid) || (e == NetError::NoAnswer && !push);
+        const long s = response.status;
+        const bool proxy = e == NetError::None && !push && (s == 502 || s == 503 || s == 504 || s == 500);
+        require(network || proxy, "an outage only as the module defines it");
     }
     if (verdict == Verdict::WrongCredentials || verdict == Verdict::AccountDisabled || verdict == Verdict::NoToken ||
         verdict == Verdict::TokenOutOfSync) {

@@ -45,7 +45,9 @@ inline pamfac::NetError error_named(std::string_view word) {
         {"tls_verify", pamfac::NetError::TlsVerify},
         {"timeout", pamfac::NetError::Timeout},
         {"too_large", pamfac::NetError::TooLarge},
+        {"no_answer", pamfac::NetError::NoAnswer},
         {"broken", pamfac::NetError::Broken},
+        {"local", pamfac::NetError::Local},
         {"cancelled", pamfac::NetError::Cancelled},
         {"other", pamfac::NetError::Other},
     };

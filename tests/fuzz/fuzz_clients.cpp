@@ -129,16 +129,50 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         } else {
             result = client.check(pamfac::CodeCheck{&user, nullptr, &code, false});
         }
-        require(transport.given.size() <= settings.servers.size(), "at most one request per server");
-        for (std::size_t i = 0; i + 1 < transport.given.size(); ++i) {
-            require(pamfac::allows_failover(transport.given[i], endpoint),
-                    "the next server only after an answer that allows failover");
+        const std::size_t servers = settings.servers.size();
+        if (endpoint != pamfac::Endpoint::PushAuth) {
+            require(transport.given.size() <= servers, "at most one request per server");
+            for (std::size_t i = 0; i + 1 < transport.given.size(); ++i) {
+                require(pamfac::allows_failover(transport.given[i], endpoint),
+                        "the next server only after an answer that allows failover");
+            }
+            if (result.verdict == Verdict::Outage) {
+                require(transport.given.size() == servers, "an outage only after every server was tried");
+            }
+        } else {
+            // A push goes out once; it is sent again without its context
+            // fields only after a 400, and a 401 is checked with one GET.
+            bool resent = false;
+            for (std::size_t i = 0; i + 1 < transport.given.size(); ++i) {
+                const bool probe = transport.urls[i + 1].find("/fortitokens/") != std::string::npos;
+                const pamfac::HttpResponse& r = transport.given[i];
+                const bool answered = r.error == NetError::None;
+                if (probe) {
+                    require(answered && r.status == 401 && i + 2 == transport.given.size(),
+                            "the credentials probe only after a 401, and last");
+                } else if (answered && r.status == 400 && !resent) {
+                    resent = true;
+                } else {
+                    require(pamfac::allows_failover(r, endpoint),
+                            "a push goes to the next server only after an answer that allows failover");
+                }
+            }
+            require(transport.given.size() <= 2 * servers + 1, "a push is sent at most twice per server");
+            if (result.verdict == Verdict::Outage) {
+                for (const pamfac::HttpResponse& r : transport.given) {
+                    require(r.error == NetError::Resolve || r.error == NetError::Connect ||
+                                r.error == NetError::ConnectTimeout,
+                            "a push is an outage only when no server could be connected to");
+                }
+            }
         }
         if (result.verdict == Verdict::Accepted || result.verdict == Verdict::AcceptedPasswordChange) {
             const pamfac::HttpResponse& last = transport.given.back();
             require(last.error == NetError::None &&
                         (last.status == 200 || (last.status == 202 && endpoint != pamfac::Endpoint::PushAuth)),
                     "FAC success only on a 200 (or 202) answer");
+            const std::string_view body = pamfac::trim(last.body);
+            require(body.empty() || body.front() == '{', "a yes has no body or a JSON object");
         }
     } else {
         pamfac::FtcSettings settings;

@@ -11,9 +11,13 @@
 // simulator cannot do (silent sockets, stalled handshakes, trickling
 // bodies, 10 MB answers, other certificates).
 //
-// Rule under test: failmode = safe turns plain unreachability (DNS,
-// connect, timeout, 5xx, answers FAC never gives) into PAM_IGNORE, never a
-// TLS verification failure or rejected API credentials.
+// Rule under test (pam_fac(8), RETURN VALUES): failmode = safe turns only an
+// outage into PAM_IGNORE: every server's name unresolved, connection
+// refused, connect or TLS handshake timed out, connection closed before any
+// answer, or 500/502/503/504 to a request with no push. A timeout after the
+// request went out, a truncated or oversized answer, a 400, a redirect, an
+// unknown text, a TLS failure, rejected API credentials, anything after a
+// push went out: the door stays shut whatever failmode says.
 #include <security/pam_appl.h>
 #include <unistd.h>
 
@@ -126,27 +130,27 @@ const Case kCases[] = {
      kConnectTimeoutMs, kAuth, 0, "", "", "silent accept", kConnectTimeoutMs - 200},
     {Network, "TLS handshake stalls after the ClientHello", "@F:tls_stall@", nullptr, "", kAuthinfo, kIgnore,
      "connection timed out", kConnectTimeoutMs, kAuth, 0, "", "", "tls_stall hello ", kConnectTimeoutMs - 200},
-    {Network, "plain HTTP server behind an https:// URL", "@F:plain_http@", nullptr, "", kAuthinfo, kIgnore,
+    {Network, "plain HTTP server behind an https:// URL", "@F:plain_http@", nullptr, "", kAuthinfo, kAuthinfo,
      "TLS handshake failed", kConnectTimeoutMs, kAuth, 0, "", ""},
     {Network, "unresolvable name", "https://fac.invalid", nullptr, "", kAuthinfo, kIgnore, "DNS lookup failed",
      kConnectTimeoutMs, kAuth, 0, "", ""},
     {Network, "request read, never answered", "@SIM@", R"({"path": "/api/v1/auth/", "action": "hang"})", "", kAuthinfo,
-     kIgnore, "request timed out", kTimeoutMs, kAuth, 1, "", ""},
-    {Network, "body trickles one byte a second", "@F:trickle@", nullptr, "", kAuthinfo, kIgnore, "request timed out",
+     kAuthinfo, "request timed out", kTimeoutMs, kAuth, 1, "", ""},
+    {Network, "body trickles one byte a second", "@F:trickle@", nullptr, "", kAuthinfo, kAuthinfo, "request timed out",
      kTimeoutMs, kAuth, -1, "", "", "trickle request POST /api/v1/auth/", kTimeoutMs - 200},
-    {Network, "headers trickle one byte a second", "@F:trickle_head@", nullptr, "", kAuthinfo, kIgnore,
+    {Network, "headers trickle one byte a second", "@F:trickle_head@", nullptr, "", kAuthinfo, kAuthinfo,
      "request timed out", kTimeoutMs, kAuth, -1, "", "", "trickle_head request POST /api/v1/auth/", kTimeoutMs - 200},
     {Network, "connection closed without an answer", "@SIM@", R"({"path": "/api/v1/auth/", "action": "close"})", "",
      kAuthinfo, kIgnore, "connection closed before any answer", kTimeoutMs, kAuth, 1, "", ""},
     {Network, "connection closed inside the status line", "@F:midclose_status@", nullptr, "", kAuthinfo, kIgnore,
      "connection closed before any answer", kTimeoutMs, kAuth, -1, "", "", "midclose_status request"},
     {Network, "connection closed after the status line '200 OK', before any header", "@F:midclose_line@", nullptr, "",
-     kAuthinfo, kIgnore, "answer truncated or unreadable", kTimeoutMs, kAuth, -1, "", "", "midclose_line request"},
+     kAuthinfo, kAuthinfo, "answer truncated or unreadable", kTimeoutMs, kAuth, -1, "", "", "midclose_line request"},
     {Network, "connection closed in the middle of a header after '200 OK'", "@F:midclose@", nullptr, "", kAuthinfo,
-     kIgnore, "answer truncated or unreadable", kTimeoutMs, kAuth, -1, "", "", "midclose request"},
+     kAuthinfo, "answer truncated or unreadable", kTimeoutMs, kAuth, -1, "", "", "midclose request"},
     {Network, "connection closed before the blank line ending the headers", "@F:midclose_length@", nullptr, "",
-     kAuthinfo, kIgnore, "answer truncated or unreadable", kTimeoutMs, kAuth, -1, "", "", "midclose_length request"},
-    {Network, "connection closed in the body (3 of 10 bytes)", "@F:midclose_body@", nullptr, "", kAuthinfo, kIgnore,
+     kAuthinfo, kAuthinfo, "answer truncated or unreadable", kTimeoutMs, kAuth, -1, "", "", "midclose_length request"},
+    {Network, "connection closed in the body (3 of 10 bytes)", "@F:midclose_body@", nullptr, "", kAuthinfo, kAuthinfo,
      "answer truncated or unreadable", kTimeoutMs, kAuth, -1, "", "", "midclose_body request"},
 
     // --- HTTP status codes on /auth/ ---------------------------------------------
@@ -159,7 +163,7 @@ const Case kCases[] = {
     {Http, "HTTP 504", "@SIM@", R"({"path": "/api/v1/auth/", "status": 504})", "", kAuthinfo, kIgnore, "HTTP 504",
      kTimeoutMs, kAuth, 1, "", ""},
     {Http, "HTTP 400", "@SIM@", R"({"path": "/api/v1/auth/", "status": 400, "body": "Bad request"})", "", kAuthinfo,
-     kIgnore, "HTTP 400", kTimeoutMs, kAuth, 1, "", ""},
+     kAuthinfo, "HTTP 400", kTimeoutMs, kAuth, 1, "", ""},
     {Http, "HTTP 401, empty body (API key rejected)", "@SIM@", R"({"path": "/api/v1/auth/", "status": 401})", "",
      kAuthinfo, kAuthinfo, "check api_user and api_key", kTimeoutMs, kAuth, 1, "", ""},
     {Http, "HTTP 401 from a wrong api_key (the simulator's own answer)", "@SIM@", nullptr, "api_key = not-the-key",
@@ -168,10 +172,10 @@ const Case kCases[] = {
      kAuthinfo, kAuthinfo, "HTTP 403", kTimeoutMs, kAuth, 1, "", ""},
     {Http, "HTTP 302 to another host: not followed", "@SIM@",
      R"({"path": "/api/v1/auth/", "status": 302, "headers": {"Location": "@F:ok@/api/v1/auth/"}})", "", kAuthinfo,
-     kIgnore, "redirect not followed", kTimeoutMs, kAuth, 1, "ok", ""},
+     kAuthinfo, "redirects are not followed", kTimeoutMs, kAuth, 1, "ok", ""},
     {Http, "HTTP 307 (keeps the POST) to another host: not followed", "@SIM@",
      R"({"path": "/api/v1/auth/", "status": 307, "headers": {"Location": "@F:ok@/api/v1/auth/"}})", "", kAuthinfo,
-     kIgnore, "redirect not followed", kTimeoutMs, kAuth, 1, "ok", ""},
+     kAuthinfo, "redirects are not followed", kTimeoutMs, kAuth, 1, "ok", ""},
 
     // --- bodies FAC never sends --------------------------------------------------
     {Body, "HTTP 401 with JSON garbage", "@SIM@",
@@ -181,22 +185,22 @@ const Case kCases[] = {
      R"({"path": "/api/v1/auth/", "status": 401, "body_b64": "AP/+gIE7G1sybQ0KdXNlciBhdXRoZW50aWNhdGlvbiBmYWlsZWQ="})",
      "", kAuthinfo, kAuthinfo, "check api_user and api_key", kTimeoutMs, kAuth, 1, "", ""},
     {Body, "HTTP 404 with an unknown text", "@SIM@",
-     R"({"path": "/api/v1/auth/", "status": 404, "body": "<html>Not Found</html>"})", "", kAuthinfo, kIgnore,
+     R"({"path": "/api/v1/auth/", "status": 404, "body": "<html>Not Found</html>"})", "", kAuthinfo, kAuthinfo,
      "HTTP 404", kTimeoutMs, kAuth, 1, "", ""},
     {Body, "truncated body (200 announced, half sent)", "@SIM@",
-     R"({"path": "/api/v1/auth/", "status": 200, "action": "truncate", "body": "0123456789"})", "", kAuthinfo, kIgnore,
-     "answer truncated or unreadable", kTimeoutMs, kAuth, 1, "", ""},
+     R"({"path": "/api/v1/auth/", "status": 200, "action": "truncate", "body": "0123456789"})", "", kAuthinfo,
+     kAuthinfo, "answer truncated or unreadable", kTimeoutMs, kAuth, 1, "", ""},
     {Body, "truncated 401 user message", "@SIM@",
      R"({"path": "/api/v1/auth/", "status": 401, "action": "truncate", "body": "User authentication failed"})", "",
-     kAuthinfo, kIgnore, "answer truncated or unreadable", kTimeoutMs, kAuth, 1, "", ""},
-    {Body, "10 MB body with Content-Length", "@F:huge@", nullptr, "", kAuthinfo, kIgnore, "64 KiB", kTimeoutMs, kAuth,
+     kAuthinfo, kAuthinfo, "answer truncated or unreadable", kTimeoutMs, kAuth, 1, "", ""},
+    {Body, "10 MB body with Content-Length", "@F:huge@", nullptr, "", kAuthinfo, kAuthinfo, "64 KiB", kTimeoutMs, kAuth,
      -1, "", ""},
-    {Body, "10 MB body, chunked", "@F:huge_chunked@", nullptr, "", kAuthinfo, kIgnore, "64 KiB", kTimeoutMs, kAuth, -1,
+    {Body, "10 MB body, chunked", "@F:huge_chunked@", nullptr, "", kAuthinfo, kAuthinfo, "64 KiB", kTimeoutMs, kAuth,
+     -1, "", ""},
+    {Body, "10 MB body on a 401", "@F:huge_401@", nullptr, "", kAuthinfo, kAuthinfo, "64 KiB", kTimeoutMs, kAuth, -1,
      "", ""},
-    {Body, "10 MB body on a 401", "@F:huge_401@", nullptr, "", kAuthinfo, kIgnore, "64 KiB", kTimeoutMs, kAuth, -1, "",
-     ""},
-    {Body, "body of 64 KiB + 1 byte", "@SIM@", "@BIG65537@", "", kAuthinfo, kIgnore, "64 KiB", kTimeoutMs, kAuth, 1, "",
-     ""},
+    {Body, "body of 64 KiB + 1 byte", "@SIM@", "@BIG65537@", "", kAuthinfo, kAuthinfo, "64 KiB", kTimeoutMs, kAuth, 1,
+     "", ""},
     {Body, "body of exactly 64 KiB (the cap is not below it)", "@SIM@", "@BIG65536@", "", PAM_SUCCESS, PAM_SUCCESS, "",
      kTimeoutMs, kAuth, 1, "", ""},
 
@@ -227,7 +231,7 @@ const Case kCases[] = {
      PAM_SUCCESS, "", kConnectTimeoutMs, kAuth, 1, "", "server=localhost"},
     {Failover, "primary up, secondary down: never tried", "@SIM@, @F:silent@", nullptr, "", PAM_SUCCESS, PAM_SUCCESS,
      "", 0, kAuth, 1, "silent", "server=127.0.0.1"},
-    {Failover, "both down", "@CLOSED@, @F:backlog@", nullptr, "", kAuthinfo, kIgnore, "no server usable",
+    {Failover, "both down", "@CLOSED@, @F:backlog@", nullptr, "", kAuthinfo, kIgnore, "no server reachable",
      2 * kConnectTimeoutMs, kAuth, 0, "", ""},
     {Failover, "502 from a proxy: the next server answers", "@SIM@, @LOCAL@",
      R"({"path": "/api/v1/auth/", "status": 502, "count": 1})", "", PAM_SUCCESS, PAM_SUCCESS, "", kTimeoutMs, kAuth, 2,
@@ -239,16 +243,16 @@ const Case kCases[] = {
      R"({"path": "/api/v1/auth/", "status": 504, "count": 1})", "", PAM_SUCCESS, PAM_SUCCESS, "", kTimeoutMs, kAuth, 2,
      "", "server=localhost"},
     {Failover, "503 from both", "@SIM@, @LOCAL@", R"({"path": "/api/v1/auth/", "status": 503})", "", kAuthinfo, kIgnore,
-     "no server usable", 2 * kTimeoutMs, kAuth, 2, "", ""},
+     "no server reachable", 2 * kTimeoutMs, kAuth, 2, "", ""},
     {Failover, "500 is FAC's own answer: no failover", "@SIM@, @LOCAL@",
-     R"({"path": "/api/v1/auth/", "status": 500, "count": 1})", "", kAuthinfo, kIgnore, "HTTP 500", kTimeoutMs, kAuth,
+     R"({"path": "/api/v1/auth/", "status": 500, "count": 1})", "", kAuthinfo, kAuthinfo, "HTTP 500", kTimeoutMs, kAuth,
      1, "", ""},
     {Failover, "timeout after the request went out: no failover", "@SIM@, @LOCAL@",
-     R"({"path": "/api/v1/auth/", "action": "hang", "count": 1})", "", kAuthinfo, kIgnore, "request timed out",
+     R"({"path": "/api/v1/auth/", "action": "hang", "count": 1})", "", kAuthinfo, kAuthinfo, "request timed out",
      kTimeoutMs, kAuth, 1, "", ""},
     {Failover, "truncated answer: no failover", "@SIM@, @LOCAL@",
      R"({"path": "/api/v1/auth/", "status": 200, "action": "truncate", "body": "0123456789", "count": 1})", "",
-     kAuthinfo, kIgnore, "truncated", kTimeoutMs, kAuth, 1, "", ""},
+     kAuthinfo, kAuthinfo, "truncated", kTimeoutMs, kAuth, 1, "", ""},
     {Failover, "401 API key rejected: no failover", "@SIM@, @LOCAL@",
      R"({"path": "/api/v1/auth/", "status": 401, "count": 1})", "", kAuthinfo, kAuthinfo, "check api_user and api_key",
      kTimeoutMs, kAuth, 1, "", ""},
@@ -271,7 +275,7 @@ const Case kCases[] = {
      R"({"path": "/api/v1/pushauth/", "status": 502, "count": 1})", kPushMode, PAM_SUCCESS, PAM_SUCCESS, "", kTimeoutMs,
      kPush, 2, "", "server=localhost"},
     {Push, "push: 504 may come after the push went out: no failover", "@SIM@, @LOCAL@",
-     R"({"path": "/api/v1/pushauth/", "status": 504, "count": 1})", kPushMode, kAuthinfo, kIgnore, "HTTP 504",
+     R"({"path": "/api/v1/pushauth/", "status": 504, "count": 1})", kPushMode, kAuthinfo, kAuthinfo, "HTTP 504",
      kTimeoutMs, kPush, 1, "", ""},
     {Push, "push: primary refused, secondary sends it", "@CLOSED@, @LOCAL@", nullptr, kPushMode, PAM_SUCCESS,
      PAM_SUCCESS, "", kConnectTimeoutMs, kPush, 1, "", "server=localhost"},
@@ -281,8 +285,8 @@ const Case kCases[] = {
      kPushMode, kAuthinfo, kAuthinfo, "HTTP 403", kTimeoutMs, kPush, 1, "", ""},
     {Push, "push: redirect not followed", "@SIM@",
      R"({"path": "/api/v1/pushauth/", "status": 302, "headers": {"Location": "@F:ok@/api/v1/pushauth/"}})", kPushMode,
-     kAuthinfo, kIgnore, "redirect not followed", kTimeoutMs, kPush, 1, "ok", ""},
-    {Push, "push: 10 MB answer", "@F:huge@", nullptr, kPushMode, kAuthinfo, kIgnore, "64 KiB", kTimeoutMs, kPush, -1,
+     kAuthinfo, kAuthinfo, "HTTP 302", kTimeoutMs, kPush, 1, "ok", ""},
+    {Push, "push: 10 MB answer", "@F:huge@", nullptr, kPushMode, kAuthinfo, kAuthinfo, "64 KiB", kTimeoutMs, kPush, -1,
      "", ""},
 };
 
@@ -353,9 +357,12 @@ bool run_case(const Case& c, bool safe) {
     write_file(temp_dir() + "/fac.conf", config_for(c, safe), 0600);
     if (c.fault != nullptr) {
         std::string fault = c.fault;
-        if (fault.rfind("@BIG", 0) == 0) {  // @BIG<n>@: a 200 with an n-byte body
+        if (fault.rfind("@BIG", 0) == 0) {
+            // @BIG<n>@: a 200 whose n-byte body is a JSON object reporting
+            // no error, the only body a yes may carry.
             const std::size_t n = std::strtoul(fault.c_str() + 4, nullptr, 10);
-            fault = R"({"path": "/api/v1/auth/", "status": 200, "body": ")" + std::string(n, 'x') + "\"}";
+            fault = R"({"path": "/api/v1/auth/", "status": 200, "body": "{\"pad\": \")" + std::string(n - 11, 'x') +
+                    R"(\"}"})";
         }
         sim_post("/_sim/faults", expand(fault));
     }

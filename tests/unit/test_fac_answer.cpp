@@ -33,9 +33,9 @@ HttpResponse failure(NetError e, std::string detail = "libcurl says no") {
 }
 
 // Classifies and checks that the detail for the log is never empty.
-Verdict classify(const HttpResponse& r, Endpoint e, std::string* detail_out = nullptr) {
+Verdict classify(const HttpResponse& r, Endpoint e, std::string* detail_out = nullptr, bool setuid = false) {
     std::string detail = "stale";
-    const Verdict v = classify_answer(r, e, detail);
+    const Verdict v = classify_answer(r, e, setuid, detail);
     assert_false(detail.empty());
     assert_string_not_equal(detail.c_str(), "stale");
     if (detail_out != nullptr) {
@@ -105,7 +105,23 @@ void normalise_json_without_string(void** /*state*/) {
 
 void auth_200_accepted(void** /*state*/) {
     expect_code_endpoints(answer(200), Verdict::Accepted);
-    expect_code_endpoints(answer(200, "OK"), Verdict::Accepted);
+    expect_code_endpoints(answer(200, " \r\n"), Verdict::Accepted);
+    expect_code_endpoints(answer(200, "{}"), Verdict::Accepted);
+    expect_code_endpoints(answer(200, "{\"status\": \"ok\"}"), Verdict::Accepted);
+}
+
+// A catch-all site, a captive portal or a proxy's error page with a valid
+// certificate answers 200 too: only FAC's form of a yes counts.
+void auth_200_with_another_body_not_understood(void** /*state*/) {
+    for (const char* body : {"OK", "<html><body>Welcome</body></html>", "{\"error\": \"denied\"}", "{\"errors\": []}",
+                             "{\"detail\": \"Authentication failed\"}", "[]", "\"yes\"", "{"}) {
+        expect_code_endpoints(answer(200, body), Verdict::NotUnderstood);
+        expect_verdict(answer(200, body), Endpoint::PushAuth, Verdict::NotUnderstood);
+    }
+    expect_verdict(answer(202, "<html></html>"), Endpoint::RealmAuth, Verdict::NotUnderstood);
+    std::string detail;
+    classify(answer(200, "<html>portal</html>"), Endpoint::Auth, &detail);
+    assert_non_null(strstr(detail.c_str(), "HTTP 200 from /api/v1/auth/ with body \"<html>portal</html>\""));
 }
 
 void realmauth_202_password_change(void** /*state*/) {
@@ -117,6 +133,12 @@ void auth_401_wrong_credentials(void** /*state*/) {
     expect_code_endpoints(answer(401, "User authentication failed"), Verdict::WrongCredentials);
     expect_code_endpoints(answer(401, "user authentication failed\n"), Verdict::WrongCredentials);
     expect_code_endpoints(answer(401, "{\"error\": \"User authentication failed\"}"), Verdict::WrongCredentials);
+    // Newer FAC versions: the text in any string value of a JSON body.
+    expect_code_endpoints(answer(401, "{\"status\": \"error\", \"message\": \"User authentication failed.\"}"),
+                          Verdict::WrongCredentials);
+    expect_code_endpoints(answer(401, "{\"error\": {\"code\": 401, \"text\": \"user authentication failed\"}}"),
+                          Verdict::WrongCredentials);
+    expect_code_endpoints(answer(401, "[\"User authentication failed\"]"), Verdict::WrongCredentials);
 }
 
 void auth_401_account_disabled(void** /*state*/) {
@@ -155,10 +177,10 @@ void auth_404_unknown_user(void** /*state*/) {
     expect_code_endpoints(answer(404, "{\"error\": \"user does not exist.\"}"), Verdict::UnknownUser);
 }
 
-void auth_404_other_body_unreachable(void** /*state*/) {
-    expect_code_endpoints(answer(404), Verdict::Outage);
-    expect_code_endpoints(answer(404, "<h1>Not Found</h1>"), Verdict::Outage);
-    expect_code_endpoints(answer(404, "User authentication failed"), Verdict::Outage);
+void auth_404_other_body_not_understood(void** /*state*/) {
+    expect_code_endpoints(answer(404), Verdict::NotUnderstood);
+    expect_code_endpoints(answer(404, "<h1>Not Found</h1>"), Verdict::NotUnderstood);
+    expect_code_endpoints(answer(404, "User authentication failed"), Verdict::NotUnderstood);
 }
 
 void auth_403_api_credentials(void** /*state*/) {
@@ -166,21 +188,21 @@ void auth_403_api_credentials(void** /*state*/) {
     expect_code_endpoints(answer(403, "Permission denied"), Verdict::ApiCredentialsRejected);
 }
 
-void auth_400_unreachable(void** /*state*/) {
+// Answers that are no outage: failmode = safe must not open on them.
+void auth_other_statuses_not_understood(void** /*state*/) {
     std::string detail;
-    assert_int_equal(static_cast<int>(classify(answer(400, "bad"), Endpoint::RealmAuth, &detail)),
-                     static_cast<int>(Verdict::Outage));
-    assert_non_null(strstr(detail.c_str(), "400"));
-    expect_verdict(answer(400), Endpoint::Auth, Verdict::Outage);
-}
-
-void auth_redirects_unreachable(void** /*state*/) {
-    for (long s : {301L, 302L, 303L, 307L, 308L}) {
-        expect_code_endpoints(answer(s), Verdict::Outage);
+    assert_int_equal(static_cast<int>(classify(answer(400,
+                                                      "{\"error\": \"username: Ensure this field has no more "
+                                                      "than 50 characters.\"}"),
+                                               Endpoint::RealmAuth, &detail)),
+                     static_cast<int>(Verdict::NotUnderstood));
+    assert_non_null(strstr(detail.c_str(), "HTTP 400 from /api/v1/realmauth/"));
+    for (long s : {400L, 301L, 302L, 307L, 308L, 409L, 418L, 429L, 501L, 505L, 599L}) {
+        expect_code_endpoints(answer(s, "whatever"), Verdict::NotUnderstood);
     }
 }
 
-void auth_5xx_unreachable(void** /*state*/) {
+void auth_5xx_outage(void** /*state*/) {
     for (long s : {500L, 502L, 503L, 504L}) {
         expect_code_endpoints(answer(s, "Internal Server Error"), Verdict::Outage);
     }
@@ -219,10 +241,13 @@ void push_403_api_credentials(void** /*state*/) {
     expect_verdict(answer(403), Endpoint::PushAuth, Verdict::ApiCredentialsRejected);
 }
 
-void push_other_status_unreachable(void** /*state*/) {
-    for (long s : {201L, 202L, 204L, 302L, 400L, 502L, 504L}) {
-        expect_verdict(answer(s), Endpoint::PushAuth, Verdict::Outage);
+// Once the push request is out, nothing is an outage: a proxy's 504 after
+// holding the push, a 400, anything unknown.
+void push_other_status_lost(void** /*state*/) {
+    for (long s : {201L, 202L, 204L, 302L, 400L, 429L, 504L, 599L}) {
+        expect_verdict(answer(s), Endpoint::PushAuth, Verdict::PushLost);
     }
+    expect_verdict(answer(502), Endpoint::PushAuth, Verdict::PushNotSent);  // the proxy sent nothing on
 }
 
 void push_timeout_timed_out(void** /*state*/) {
@@ -240,17 +265,47 @@ void net_tls_verify_is_tls_failure(void** /*state*/) {
     }
 }
 
-void net_errors_unreachable(void** /*state*/) {
-    for (NetError n : {NetError::Resolve, NetError::Connect, NetError::ConnectTimeout, NetError::TlsHandshake,
-                       NetError::TooLarge, NetError::Broken, NetError::Other}) {
+void net_errors_outage_only_before_the_request(void** /*state*/) {
+    for (NetError n : {NetError::Resolve, NetError::Connect, NetError::ConnectTimeout}) {
         for (Endpoint e : kAllEndpoints) {
             expect_verdict(failure(n), e, Verdict::Outage);
         }
     }
+    expect_code_endpoints(failure(NetError::NoAnswer), Verdict::Outage);
+    expect_verdict(failure(NetError::NoAnswer), Endpoint::PushAuth, Verdict::PushLost);
+    for (NetError n : {NetError::TlsHandshake, NetError::TooLarge, NetError::Broken, NetError::Other}) {
+        expect_code_endpoints(failure(n), Verdict::NotUnderstood);
+        expect_verdict(failure(n), Endpoint::PushAuth, Verdict::PushLost);
+    }
 }
 
-void net_timeout_on_auth_unreachable(void** /*state*/) {
-    expect_code_endpoints(failure(NetError::Timeout), Verdict::Outage);
+// A request that got no answer in time may have reached FAC.
+void net_timeout_on_auth_not_an_outage(void** /*state*/) {
+    expect_code_endpoints(failure(NetError::Timeout), Verdict::NotUnderstood);
+}
+
+// In a setuid program the caller can stop the process: its timeouts prove
+// nothing; what the network reports still does.
+void setuid_timeouts_are_no_outage(void** /*state*/) {
+    for (Endpoint e : kCodeEndpoints) {
+        std::string detail;
+        assert_int_equal(static_cast<int>(classify(failure(NetError::ConnectTimeout), e, &detail, true)),
+                         static_cast<int>(Verdict::NotUnderstood));
+        assert_non_null(strstr(detail.c_str(), "setuid"));
+        assert_int_equal(static_cast<int>(classify(failure(NetError::Connect), e, nullptr, true)),
+                         static_cast<int>(Verdict::Outage));
+        assert_int_equal(static_cast<int>(classify(answer(503), e, nullptr, true)), static_cast<int>(Verdict::Outage));
+    }
+}
+
+// socket() failing for this process's limits is never FAC's outage.
+void local_failure_is_no_outage(void** /*state*/) {
+    for (Endpoint e : kAllEndpoints) {
+        std::string detail;
+        assert_int_equal(static_cast<int>(classify(failure(NetError::Local, "Too many open files"), e, &detail)),
+                         static_cast<int>(Verdict::LocalFailure));
+        assert_non_null(strstr(detail.c_str(), "limits"));
+    }
 }
 
 void net_cancelled_push_abandoned(void** /*state*/) {
@@ -261,14 +316,12 @@ void net_error_wins_over_status(void** /*state*/) {
     // A transfer cut short after a 200 status line is never a success.
     HttpResponse r = failure(NetError::Broken);
     r.status = 200;
-    for (Endpoint e : kAllEndpoints) {
-        expect_verdict(r, e, Verdict::Outage);
-    }
+    expect_code_endpoints(r, Verdict::NotUnderstood);
+    expect_verdict(r, Endpoint::PushAuth, Verdict::PushLost);
     r = failure(NetError::TooLarge);
     r.status = 200;
-    for (Endpoint e : kAllEndpoints) {
-        expect_verdict(r, e, Verdict::Outage);
-    }
+    expect_code_endpoints(r, Verdict::NotUnderstood);
+    expect_verdict(r, Endpoint::PushAuth, Verdict::PushLost);
 }
 
 void net_error_detail_is_printable(void** /*state*/) {
@@ -362,6 +415,7 @@ int main() {
         cmocka_unit_test(normalise_json_detail_wrapper),
         cmocka_unit_test(normalise_json_without_string),
         cmocka_unit_test(auth_200_accepted),
+        cmocka_unit_test(auth_200_with_another_body_not_understood),
         cmocka_unit_test(realmauth_202_password_change),
         cmocka_unit_test(auth_401_wrong_credentials),
         cmocka_unit_test(auth_401_account_disabled),
@@ -370,22 +424,23 @@ int main() {
         cmocka_unit_test(auth_401_empty_body_is_api_credentials),
         cmocka_unit_test(auth_401_other_body_is_api_credentials),
         cmocka_unit_test(auth_404_unknown_user),
-        cmocka_unit_test(auth_404_other_body_unreachable),
+        cmocka_unit_test(auth_404_other_body_not_understood),
         cmocka_unit_test(auth_403_api_credentials),
-        cmocka_unit_test(auth_400_unreachable),
-        cmocka_unit_test(auth_redirects_unreachable),
-        cmocka_unit_test(auth_5xx_unreachable),
+        cmocka_unit_test(auth_other_statuses_not_understood),
+        cmocka_unit_test(auth_5xx_outage),
         cmocka_unit_test(auth_other_success_codes_not_accepted),
         cmocka_unit_test(push_200_accepted),
         cmocka_unit_test(push_401_rejected),
         cmocka_unit_test(push_404_unavailable),
         cmocka_unit_test(push_500_and_503_not_sent),
         cmocka_unit_test(push_403_api_credentials),
-        cmocka_unit_test(push_other_status_unreachable),
+        cmocka_unit_test(push_other_status_lost),
         cmocka_unit_test(push_timeout_timed_out),
         cmocka_unit_test(net_tls_verify_is_tls_failure),
-        cmocka_unit_test(net_errors_unreachable),
-        cmocka_unit_test(net_timeout_on_auth_unreachable),
+        cmocka_unit_test(net_errors_outage_only_before_the_request),
+        cmocka_unit_test(net_timeout_on_auth_not_an_outage),
+        cmocka_unit_test(setuid_timeouts_are_no_outage),
+        cmocka_unit_test(local_failure_is_no_outage),
         cmocka_unit_test(net_cancelled_push_abandoned),
         cmocka_unit_test(net_error_wins_over_status),
         cmocka_unit_test(net_error_detail_is_printable),

@@ -127,6 +127,34 @@ void all_servers_down_is_unreachable(void** /*state*/) {
     assert_non_null(strstr(res.detail.c_str(), "fac2.test"));
 }
 
+// An outage is every server down; one that may have seen the request, or
+// answered something else, makes it no outage.
+void outage_only_when_every_server_is_down(void** /*state*/) {
+    Rig proxies;
+    proxies.transport.responses = {http_status(502), http_status(504)};
+    assert_int_equal(static_cast<int>(proxies.code("123456").verdict), static_cast<int>(Verdict::Outage));
+
+    Rig first_closed;  // no answer from the first: the second is not tried, so not all are down
+    first_closed.transport.responses = {net_error(NetError::NoAnswer), net_error(NetError::Connect)};
+    assert_int_equal(static_cast<int>(first_closed.code("123456").verdict), static_cast<int>(Verdict::NotUnderstood));
+    assert_int_equal(first_closed.transport.urls.size(), 1);
+
+    Rig last_closed;
+    last_closed.transport.responses = {net_error(NetError::Connect), net_error(NetError::NoAnswer)};
+    assert_int_equal(static_cast<int>(last_closed.code("123456").verdict), static_cast<int>(Verdict::Outage));
+
+    Rig setuid;
+    setuid.settings.caller_controls_timing = true;
+    setuid.transport.responses = {net_error(NetError::ConnectTimeout), net_error(NetError::Connect)};
+    assert_int_equal(static_cast<int>(setuid.code("123456").verdict), static_cast<int>(Verdict::NotUnderstood));
+    assert_int_equal(setuid.transport.urls.size(), 2);
+
+    Rig local;  // this process has no sockets left: the other server would not help
+    local.transport.responses = {net_error(NetError::Local), net_error(NetError::Connect)};
+    assert_int_equal(static_cast<int>(local.code("123456").verdict), static_cast<int>(Verdict::LocalFailure));
+    assert_int_equal(local.transport.urls.size(), 1);
+}
+
 void a_tls_failure_anywhere_is_reported_as_tls(void** /*state*/) {
     Rig r;
     r.transport.responses = {net_error(NetError::TlsVerify), net_error(NetError::Connect)};
@@ -155,7 +183,7 @@ void push_body_and_timeout(void** /*state*/) {
 }
 
 void push_is_never_sent_twice(void** /*state*/) {
-    for (long status : {500L, 503L, 504L, 401L, 404L}) {
+    for (long status : {500L, 503L, 504L, 404L}) {
         Rig r;
         r.transport.responses = {http_status(status), http_status(200)};
         const BackendResult res = r.push();
@@ -166,6 +194,55 @@ void push_is_never_sent_twice(void** /*state*/) {
     timeout.transport.responses = {net_error(NetError::Timeout), http_status(200)};
     assert_int_equal(static_cast<int>(timeout.push().verdict), static_cast<int>(Verdict::PushTimedOut));
     assert_int_equal(timeout.transport.urls.size(), 1);
+}
+
+// A 401 on /pushauth/ is the user's "no" or rejected API credentials: one
+// authenticated GET on the same server tells which.
+void push_401_is_checked_with_one_request(void** /*state*/) {
+    Rig no;
+    no.transport.responses = {http_status(401), http_status(200, "{\"objects\": []}")};
+    assert_int_equal(static_cast<int>(no.push().verdict), static_cast<int>(Verdict::PushRejected));
+    assert_int_equal(no.transport.urls.size(), 2);
+    assert_string_equal(no.transport.urls[1].c_str(), "https://fac1.test/api/v1/fortitokens/?limit=1");
+    assert_true(no.transport.bodies[1].empty());  // a GET
+
+    for (long status : {401L, 403L}) {
+        Rig key;
+        key.transport.responses = {http_status(401), http_status(status)};
+        const BackendResult res = key.push();
+        assert_int_equal(static_cast<int>(res.verdict), static_cast<int>(Verdict::ApiCredentialsRejected));
+        assert_non_null(strstr(res.detail.c_str(), "api_key"));
+        assert_int_equal(key.transport.urls.size(), 2);
+    }
+}
+
+// Older FAC versions refuse the push's context fields with a 400: the push
+// goes once more with the user name alone (a 400 sent nothing).
+void push_context_fields_refused_sends_plain_push(void** /*state*/) {
+    Rig r;
+    r.transport.responses = {http_status(400, "{\"error\": \"unknown field\"}"), http_status(200)};
+    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(r.transport.urls.size(), 2);
+    assert_string_equal(r.transport.urls[1].c_str(), "https://fac1.test/api/v1/pushauth/");
+    const auto plain = parse(r.transport.bodies[1]);
+    assert_string_equal(plain["username"].GetString(), "alice");
+    assert_true(plain.HasMember("user_ip"));
+    assert_false(plain.HasMember("timestamp") || plain.HasMember("account") || plain.HasMember("user_agent") ||
+                 plain.HasMember("log_message"));
+    bool logged = false;
+    for (const auto& [level, line] : r.logger.lines) {
+        logged = logged || (level == LogLevel::Warning && strstr(line.c_str(), "context fields") != nullptr);
+    }
+    assert_true(logged);
+
+    // Once only; and a resend that finds no server is no outage: FAC answered.
+    Rig twice;
+    twice.transport.responses = {http_status(400), http_status(400), http_status(200)};
+    assert_int_not_equal(static_cast<int>(twice.push().verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(twice.transport.urls.size(), 2);
+    Rig gone;
+    gone.transport.responses = {http_status(400), net_error(NetError::Connect), net_error(NetError::Connect)};
+    assert_int_equal(static_cast<int>(gone.push().verdict), static_cast<int>(Verdict::NotUnderstood));
 }
 
 void push_fails_over_when_not_sent(void** /*state*/) {
@@ -274,9 +351,12 @@ int main() {
         cmocka_unit_test(fails_over_on_proxy_errors),
         cmocka_unit_test(never_sends_a_code_twice),
         cmocka_unit_test(all_servers_down_is_unreachable),
+        cmocka_unit_test(outage_only_when_every_server_is_down),
         cmocka_unit_test(a_tls_failure_anywhere_is_reported_as_tls),
         cmocka_unit_test(push_body_and_timeout),
         cmocka_unit_test(push_is_never_sent_twice),
+        cmocka_unit_test(push_401_is_checked_with_one_request),
+        cmocka_unit_test(push_context_fields_refused_sends_plain_push),
         cmocka_unit_test(push_fails_over_when_not_sent),
         cmocka_unit_test(invalid_utf8_password_is_not_sent),
         cmocka_unit_test(concatenated_form),

@@ -139,7 +139,7 @@ void code_answers(void** /*state*/) {
         {http_status(400), Verdict::Outage},
         {http_status(500), Verdict::Outage},
         {net_error(NetError::TlsVerify), Verdict::TlsFailure},
-        {net_error(NetError::Timeout), Verdict::Outage},
+        {net_error(NetError::Timeout), Verdict::NotUnderstood},  // it may have reached FTC
     };
     for (const auto& c : cases) {
         Rig r;
