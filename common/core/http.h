@@ -46,7 +46,8 @@ struct HttpResponse {
     NetError error = NetError::None;
     long status = 0;
     std::string body;
-    std::string detail;  // libcurl's explanation when error != None
+    std::string detail;      // libcurl's explanation when error != None
+    long retry_after_s = 0;  // the answer's Retry-After, in seconds (0: none)
 };
 
 class Transport {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/cancel.h"
+#include "core/outage.h"
 #include "core/text.h"
 #include "fac/fac_answer.h"
 #include "fac/fac_client.h"
@@ -18,8 +19,6 @@
 
 namespace pamfac {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::string http_detail(long status, const std::string& what) {
     return "HTTP " + std::to_string(status) + ": " + what;
@@ -57,7 +56,71 @@ BackendResult network_failure(const HttpResponse& r, const std::string& server, 
 
 bool is_transient(NetError e) {
     return e == NetError::Resolve || e == NetError::Connect || e == NetError::ConnectTimeout ||
-           e == NetError::Timeout || e == NetError::Broken || e == NetError::TlsHandshake;
+           e == NetError::Timeout || e == NetError::Broken || e == NetError::TlsHandshake || e == NetError::NoAnswer;
+}
+
+bool body_says(const std::string& body, std::string_view text) {
+    return ascii_lower(body).find(text) != std::string::npos;
+}
+
+// FortiToken Cloud's documented errors (docs/fac-api.md), matched
+// case-insensitively anywhere in the body. None of them is an outage.
+std::optional<BackendResult> documented_error(const HttpResponse& r, const std::string& server) {
+    if (r.status == 400 || r.status == 404) {
+        if (body_says(r.body, "user not found")) {
+            return BackendResult{Verdict::UnknownUser, server, "FortiToken Cloud: User not found"};
+        }
+        if (body_says(r.body, "no token or token was not activated")) {
+            return BackendResult{Verdict::NoToken, server,
+                                 "FortiToken Cloud: no token, or the token was not activated; assign and activate "
+                                 "one for the user"};
+        }
+        if (body_says(r.body, "auth client not found")) {
+            return BackendResult{Verdict::NotUnderstood, server,
+                                 "FortiToken Cloud: Auth client not found (HTTP " + std::to_string(r.status) +
+                                     "); check ftc_client_id and that the auth client exists"};
+        }
+        if (body_says(r.body, "realm not assigned")) {
+            return BackendResult{Verdict::NotUnderstood, server,
+                                 "FortiToken Cloud: Realm not assigned (HTTP " + std::to_string(r.status) +
+                                     "); check realm and the auth client's realms"};
+        }
+    }
+    if (r.status == 402) {
+        return BackendResult{Verdict::NotUnderstood, server,
+                             "FortiToken Cloud: HTTP 402 (" + printable(trim(r.body).substr(0, 80)) +
+                                 "): the FortiToken Cloud account is disabled or out of credit; see its portal"};
+    }
+    if (r.status == 429) {
+        return BackendResult{Verdict::NotUnderstood, server,
+                             "FortiToken Cloud: HTTP 429 (" + printable(trim(r.body).substr(0, 80)) +
+                                 "): request limit exceeded (trial accounts: 60 requests in 5 minutes)"};
+    }
+    return std::nullopt;
+}
+
+std::string excerpt(const std::string& body) {
+    const std::string_view text = trim(body);
+    return text.empty() ? "empty body" : "body \"" + printable(text.substr(0, 80)) + "\"";
+}
+
+BackendResult not_understood(const HttpResponse& r, const std::string& server, const char* what) {
+    return BackendResult{Verdict::NotUnderstood, server,
+                         "FortiToken Cloud: HTTP " + std::to_string(r.status) + " to " + what + " with " +
+                             excerpt(r.body) + " is not a documented answer; the door stays shut"};
+}
+
+// 5xx: an outage of the service only to a request that carried no push.
+BackendResult server_error(const HttpResponse& r, const std::string& server, bool carries_push,
+                           bool caller_controls_timing, const char* what) {
+    RequestKind kind;
+    kind.carries_push = carries_push;
+    kind.server_error_is_outage = !carries_push;
+    if (classify_failure(r, kind, caller_controls_timing) == FailureKind::Outage) {
+        return BackendResult{Verdict::Outage, server,
+                             "FortiToken Cloud: HTTP " + std::to_string(r.status) + " to " + what};
+    }
+    return not_understood(r, server, what);
 }
 
 }  // namespace
@@ -114,19 +177,27 @@ std::optional<BackendResult> FtcClient::ensure_token(Transport& via, const Secre
     if (response.error != NetError::None) {
         return network_failure(response, host, settings_.caller_controls_timing);
     }
-    if (response.status == 401) {
+    switch (response.status) {
+    case 200:
+    case 201:
+        break;
+    case 400:
+    case 401:
+    case 403:
+    case 404:
+        // 400 "client secret format is invalid", 401 wrong or expired
+        // secret, 404 "client does not exist": never an outage.
         return BackendResult{Verdict::ApiCredentialsRejected, host,
-                             "FortiToken Cloud rejected the login (HTTP 401); check ftc_client_id and "
-                             "ftc_client_secret"};
-    }
-    if (response.status != 200 && response.status != 201) {
-        return BackendResult{Verdict::Outage, host, http_detail(response.status, "FortiToken Cloud login failed")};
+                             "FortiToken Cloud rejected the login (HTTP " + std::to_string(response.status) + ", " +
+                                 excerpt(response.body) + "); check ftc_client_id and ftc_client_secret"};
+    default:
+        return server_error(response, host, false, settings_.caller_controls_timing, "/api/v1/login");
     }
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseIterativeFlag>(response.body.c_str(), response.body.size());
     if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("access_token") || !doc["access_token"].IsString() ||
         doc["access_token"].GetStringLength() == 0) {
-        return BackendResult{Verdict::Outage, host, "FortiToken Cloud login answer has no access_token"};
+        return BackendResult{Verdict::NotUnderstood, host, "FortiToken Cloud login answer has no access_token"};
     }
     token_.assign(std::string_view(doc["access_token"].GetString(), doc["access_token"].GetStringLength()));
     wipe_memory(response.body.data(), response.body.size());
@@ -147,32 +218,33 @@ Secret FtcClient::current_token() {
     return Secret(token_.view());  // a deliberate copy: the other thread may renew token_
 }
 
-std::optional<BackendResult> FtcClient::call(Transport& via, const std::string& path, const Secret* body,
-                                             long timeout_ms, const std::string* only_server, Answer& answer) {
+std::optional<BackendResult> FtcClient::call(Transport& via, const Request& what, Answer& answer) {
     if (auto failure = ensure_token(via, nullptr)) {
         return failure;
     }
     Secret bearer = current_token();
     HttpRequest request;
-    request.body = body;
-    request.timeout_ms = timeout_ms;
+    request.body = what.body;
+    request.timeout_ms = what.timeout_ms;
     request.auth = HttpAuth::Bearer;
     request.bearer = &bearer;
     const std::vector<std::string> one =
-        only_server ? std::vector<std::string>{*only_server} : std::vector<std::string>{};
-    const std::vector<std::string>& servers = only_server ? one : settings_.servers;
+        what.only_server ? std::vector<std::string>{*what.only_server} : std::vector<std::string>{};
+    const std::vector<std::string>& servers = what.only_server ? one : settings_.servers;
     for (int round = 0; round < 2; ++round) {
-        for (const std::string& server : servers) {
-            answer.server = server_host(server);
-            answer.url = server;
-            request.url = server + path;
+        answer.others_untried = false;
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            answer.server = server_host(servers[i]);
+            answer.url = servers[i];
+            request.url = servers[i] + what.path;
             answer.response = via.perform(request);
-            if (!allows_failover(answer.response, Endpoint::Auth)) {
+            if (!allows_failover(answer.response, what.carries_push ? Endpoint::PushAuth : Endpoint::Auth)) {
+                answer.others_untried = i + 1 < servers.size();
                 break;
             }
         }
-        const bool expired = answer.response.error == NetError::None && answer.response.status == 401;
-        if (!expired || round == 1) {
+        const bool refused = answer.response.error == NetError::None && answer.response.status == 401;
+        if (!refused || !what.resend_after_401 || round == 1) {
             break;
         }
         // The token was revoked or expired early: renew it, once.
@@ -210,44 +282,85 @@ BackendResult FtcClient::check(const CodeCheck& check) {
     }
     const std::unique_ptr<Transport> via = transport_.series(nullptr);
     Answer a;
-    if (auto failure = call(*via, "/api/v1/auth", &body, settings_.timeout_ms, nullptr, a)) {
+    // A code is never sent twice, not even after a 401 (docs/fac-api.md: a
+    // wrong code or a token FTC no longer takes; it does not say which).
+    if (auto failure = call(*via, Request{"/api/v1/auth", &body, settings_.timeout_ms, nullptr, false}, a)) {
         return *failure;
     }
+    return no_outage_unless_all_tried(read_code_answer(a), a);
+}
+
+BackendResult FtcClient::read_code_answer(const Answer& a) {
     const HttpResponse& r = a.response;
     if (r.error != NetError::None) {
         return network_failure(r, a.server, settings_.caller_controls_timing);
     }
-    const std::string error_text = ascii_lower(json_string(r.body, "error"));
+    if (auto documented = documented_error(r, a.server)) {
+        return *documented;
+    }
     switch (r.status) {
-    case 200:
-        if (json_string(r.body, "status") == "rejected") {
+    case 200: {
+        // A yes must say so: an authid means FTC started a push instead.
+        const std::string_view text = trim(r.body);
+        if (!text.empty() && (!is_json_object_without_error(text) || !json_string(r.body, "authid").empty())) {
+            if (json_string(r.body, "status") == "rejected") {
+                return BackendResult{Verdict::WrongCredentials, a.server, "wrong code"};
+            }
+            return not_understood(r, a.server, "a code check");
+        }
+        const std::string status = json_string(r.body, "status");
+        if (status == "rejected") {
             return BackendResult{Verdict::WrongCredentials, a.server, "wrong code"};
         }
+        if (!status.empty() && status != "authenticated" && status != "success") {
+            return not_understood(r, a.server, "a code check");
+        }
         return BackendResult{Verdict::Accepted, a.server, "accepted"};
-    case 401:
-        return BackendResult{Verdict::ApiCredentialsRejected, a.server,
-                             "FortiToken Cloud refused a fresh bearer token (HTTP 401); check the API client"};
+    }
+    case 401: {
+        std::lock_guard<std::mutex> lock(token_mutex_);
+        token_.clear();  // the next try logs in afresh, in case the token was the cause
+        cache_.forget();
+        return BackendResult{Verdict::WrongCredentials, a.server,
+                             "FortiToken Cloud answered 401: a wrong code, or a bearer token it no longer takes; "
+                             "the code is not sent again and the next try gets a new token"};
+    }
     case 403:
-        if (error_text.find("disabled") != std::string::npos) {
+        if (body_says(r.body, "disabled")) {
             return BackendResult{Verdict::AccountDisabled, a.server, "user is disabled at FortiToken Cloud"};
         }
         return BackendResult{Verdict::WrongCredentials, a.server, "wrong code"};
-    case 404:
-        return BackendResult{Verdict::UnknownUser, a.server, "FortiToken Cloud does not know this user"};
-    case 400:
-        return BackendResult{Verdict::Outage, a.server,
-                             http_detail(400, "FortiToken Cloud refused the request; check realm, vdom and ftc_sn")};
     default:
-        return BackendResult{Verdict::Outage, a.server,
-                             http_detail(r.status, "unexpected answer from FortiToken Cloud")};
+        return server_error(r, a.server, false, settings_.caller_controls_timing, "a code check");
     }
+}
+
+// An outage needs every server found down; one left untried may be up.
+BackendResult FtcClient::no_outage_unless_all_tried(BackendResult result, const Answer& a) {
+    if (result.verdict == Verdict::Outage && a.others_untried) {
+        result.verdict = Verdict::NotUnderstood;
+        result.detail += "; the other servers were not tried (the request may have reached this one): no outage";
+    }
+    return result;
 }
 
 BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
     CancelToken local;
     CancelToken& token = cancel != nullptr ? *cancel : local;
     const auto deadline = Clock::now() + std::chrono::milliseconds(settings_.push_timeout_ms);
+    // The push, its polls and any /login share one connection.
+    const std::unique_ptr<Transport> via = transport_.series(&token);
+    const auto sent_at = Clock::now();
+    std::string authid;
+    Answer a;
+    if (auto failure = start_push(*via, fields, authid, a)) {
+        return *failure;
+    }
+    return poll_push(*via, token, authid, a, sent_at, deadline);
+}
 
+std::optional<BackendResult> FtcClient::start_push(Transport& via, const PushFields& fields, std::string& authid,
+                                                   Answer& a) {
     Secret body;
     JsonObjectBuilder json(body);
     json.add("username", fields.username);
@@ -258,91 +371,123 @@ BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
     if (!json.finish()) {
         return BackendResult{Verdict::BadRequest, "", "username is not valid UTF-8"};
     }
-    // The push, its polls and any /login share one connection.
-    const std::unique_ptr<Transport> via = transport_.series(&token);
-    const auto sent_at = Clock::now();
-    Answer a;
-    if (auto failure = call(*via, "/api/v1/auth", &body, settings_.timeout_ms, nullptr, a)) {
-        return *failure;
+    if (auto failure = call(via, Request{"/api/v1/auth", &body, settings_.timeout_ms, nullptr, true, true}, a)) {
+        return failure;
     }
-    if (a.response.error == NetError::Cancelled) {
+    const HttpResponse& r = a.response;
+    if (r.error == NetError::Cancelled) {
         return BackendResult{Verdict::PushAbandoned, a.server, "push abandoned"};
     }
-    if (a.response.error != NetError::None) {
-        return network_failure(a.response, a.server, settings_.caller_controls_timing);
+    if (r.error != NetError::None) {
+        RequestKind kind;
+        kind.carries_push = true;
+        const FailureKind failure = classify_failure(r, kind, settings_.caller_controls_timing);
+        if (failure == FailureKind::Outage || failure == FailureKind::TlsFailure ||
+            failure == FailureKind::LocalFailure) {
+            return no_outage_unless_all_tried(network_failure(r, a.server, settings_.caller_controls_timing), a);
+        }
+        return BackendResult{Verdict::PushLost, a.server,
+                             "FortiToken Cloud: " + std::string(net_error_name(r.error)) +
+                                 " after the push was sent: " + printable(r.detail)};
     }
-    switch (a.response.status) {
+    if (auto documented = documented_error(r, a.server)) {
+        return documented;
+    }
+    switch (r.status) {
     case 200:
     case 201:
-        break;
+        authid = json_string(r.body, "authid");
+        if (!is_safe_authid(authid)) {
+            return BackendResult{Verdict::NotUnderstood, a.server,
+                                 "FortiToken Cloud's push answer has no usable authid (" + excerpt(r.body) + ")"};
+        }
+        return std::nullopt;
     case 404:
         return BackendResult{Verdict::PushUnavailable, a.server,
                              "no FortiToken Mobile for this user at FortiToken Cloud, or unknown user"};
     case 403:
         return BackendResult{Verdict::AccountDisabled, a.server, "user is disabled at FortiToken Cloud"};
     case 500:
+    case 502:
     case 503:
         return BackendResult{Verdict::PushNotSent, a.server,
-                             http_detail(a.response.status, "FortiToken Cloud could not send the push")};
+                             http_detail(r.status, "FortiToken Cloud could not send the push")};
     case 401:
         return BackendResult{Verdict::ApiCredentialsRejected, a.server,
                              "FortiToken Cloud refused a fresh bearer token (HTTP 401)"};
     default:
-        return BackendResult{Verdict::Outage, a.server, http_detail(a.response.status, "unexpected answer to a push")};
+        return BackendResult{Verdict::PushLost, a.server,
+                             http_detail(r.status, "to the push (" + excerpt(r.body) + "): it may have been sent")};
     }
-    const std::string authid = json_string(a.response.body, "authid");
-    if (!is_safe_authid(authid)) {
-        return BackendResult{Verdict::Outage, a.server, "FortiToken Cloud's push answer has no usable authid"};
-    }
+}
+
+BackendResult FtcClient::poll_push(Transport& via, CancelToken& token, const std::string& authid, const Answer& a,
+                                   Clock::time_point sent_at, Clock::time_point deadline) {
     std::string path = "/api/v1/auth/" + authid;
     if (!settings_.vdom.empty()) {
         path += "?vdom=" + percent_encode(settings_.vdom);
     }
     const std::string server = a.url;
-    const auto interval = std::chrono::milliseconds(settings_.poll_interval_ms);
+    auto interval = std::chrono::milliseconds(settings_.poll_interval_ms);
+    // One push costs at most push_timeout / poll_interval polls, whatever
+    // FTC answers: trial accounts may make 60 requests in 5 minutes.
+    const long max_polls = std::max<long>(1, settings_.push_timeout_ms / std::max<long>(1, settings_.poll_interval_ms));
+    long polls = 0;
     // Polls start every poll_interval (start to start, the first counted
     // from the push's request), so the time each takes does not push the
     // next one later; one slower than poll_interval is followed at once.
     auto next_poll = sent_at + interval;
     for (;;) {
-        const auto wake = std::min(next_poll, deadline);
+        const auto wake = polls < max_polls ? std::min(next_poll, deadline) : deadline;
         const auto pause = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
         if (pause.count() > 0 && !token.sleep_for(pause)) {
             return BackendResult{Verdict::PushAbandoned, a.server, "push abandoned"};
         }
         const auto poll_start = Clock::now();
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - poll_start);
-        if (left.count() <= 0) {
+        if (left.count() <= 0 || polls >= max_polls) {
             return BackendResult{Verdict::PushTimedOut, a.server, "push not answered within push_timeout"};
         }
         next_poll = poll_start + interval;
+        ++polls;
         Answer poll;
-        if (auto failure =
-                call(*via, path, nullptr, std::min<long>(settings_.timeout_ms, left.count()), &server, poll)) {
-            return *failure;
+        if (auto failure = call(
+                via, Request{path, nullptr, std::min<long>(settings_.timeout_ms, left.count()), &server, true}, poll)) {
+            return failure->verdict == Verdict::Outage ? lost_push(*failure) : *failure;
         }
         const HttpResponse& r = poll.response;
         if (r.error == NetError::Cancelled) {
             return BackendResult{Verdict::PushAbandoned, a.server, "push abandoned"};
         }
-        if (r.error == NetError::TlsVerify) {
+        if (r.error == NetError::TlsVerify || r.error == NetError::Local) {
             return network_failure(r, a.server, settings_.caller_controls_timing);
         }
         if (r.error != NetError::None || r.status >= 500) {
             if (r.error != NetError::None && !is_transient(r.error)) {
-                return network_failure(r, a.server, settings_.caller_controls_timing);
+                return lost_push(network_failure(r, a.server, settings_.caller_controls_timing));
             }
             logger_.debug("ftc: poll failed (" + std::string(net_error_name(r.error)) + ", HTTP " +
                           std::to_string(r.status) + "); polling again");
             continue;
+        }
+        if (r.status == 429 || r.retry_after_s > 0) {
+            // Slower, as FTC asks (Retry-After) or by half.
+            const auto asked = std::chrono::milliseconds(r.retry_after_s * 1000);
+            interval = std::max(interval * 2, asked);
+            next_poll = poll_start + interval;
+            logger_.warning("server=" + a.server + " FortiToken Cloud asked to slow down (HTTP " +
+                            std::to_string(r.status) + "); polling every " + std::to_string(interval.count()) + " ms");
+            if (r.status == 429) {
+                continue;
+            }
         }
         if (r.status == 401) {
             return BackendResult{Verdict::ApiCredentialsRejected, a.server,
                                  "FortiToken Cloud refused a fresh bearer token (HTTP 401)"};
         }
         if (r.status != 200) {
-            return BackendResult{Verdict::Outage, a.server,
-                                 http_detail(r.status, "FortiToken Cloud lost the push (" + authid + ")")};
+            return lost_push(BackendResult{Verdict::NotUnderstood, a.server,
+                                           http_detail(r.status, "FortiToken Cloud lost the push (" + authid + ")")});
         }
         const std::string status = json_string(r.body, "status");
         if (status == "authenticated") {
@@ -352,6 +497,13 @@ BackendResult FtcClient::push(const PushFields& fields, CancelToken* cancel) {
             return BackendResult{Verdict::PushRejected, a.server, "push rejected by the user"};
         }
     }
+}
+
+// After the push went out, no failure is an outage.
+BackendResult FtcClient::lost_push(BackendResult result) {
+    result.verdict = Verdict::PushLost;
+    result.detail += " (after the push was sent: not an outage)";
+    return result;
 }
 
 }  // namespace pamfac

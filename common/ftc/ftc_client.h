@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,10 +41,20 @@ public:
     BackendResult push(const PushFields& fields, CancelToken* cancel) override;
 
 private:
+    using Clock = std::chrono::steady_clock;
     struct Answer {
         HttpResponse response;
-        std::string server;  // host that answered (or was last tried)
-        std::string url;     // base URL of that server
+        std::string server;           // host that answered (or was last tried)
+        std::string url;              // base URL of that server
+        bool others_untried = false;  // servers after it were not tried
+    };
+    struct Request {
+        std::string path;
+        const Secret* body;  // POST when set
+        long timeout_ms;
+        const std::string* only_server;  // null: every server, with FAC's failover rules
+        bool resend_after_401;           // renew the token and send again; never for a code
+        bool carries_push = false;       // FAC's push failover rules: a push is never sent twice
     };
 
     // The bearer token: cached, or from /login; a value result is a
@@ -51,10 +62,15 @@ private:
     // renewed unless another thread has done so already.
     std::optional<BackendResult> ensure_token(Transport& via, const Secret* refused);
     Secret current_token();
-    // One API call with the bearer token, renewing it once on a 401. For
-    // POSTs the server list is walked with the same failover rules as FAC.
-    std::optional<BackendResult> call(Transport& via, const std::string& path, const Secret* body, long timeout_ms,
-                                      const std::string* only_server, Answer& answer);
+    // One API call with the bearer token.
+    std::optional<BackendResult> call(Transport& via, const Request& what, Answer& answer);
+    BackendResult read_code_answer(const Answer& a);
+    static BackendResult no_outage_unless_all_tried(BackendResult result, const Answer& a);
+    // Sends the push; fills `authid` when FTC took it.
+    std::optional<BackendResult> start_push(Transport& via, const PushFields& fields, std::string& authid, Answer& a);
+    BackendResult poll_push(Transport& via, CancelToken& token, const std::string& authid, const Answer& a,
+                            Clock::time_point sent_at, Clock::time_point deadline);
+    static BackendResult lost_push(BackendResult result);
     void add_scope(class JsonObjectBuilder& json) const;
 
     FtcSettings settings_;

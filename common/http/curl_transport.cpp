@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -371,6 +372,10 @@ void CurlSeries::transfer(Exchange& exchange, HttpResponse& response) {
         return;
     }
     curl_->easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &response.status);
+    curl_off_t retry_after = 0;
+    if (curl_->easy_getinfo(handle_, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0) {
+        response.retry_after_s = static_cast<long>(std::min<curl_off_t>(retry_after, 3600));
+    }
     if (!exchange.headers_seen.complete) {
         response.error = NetError::Broken;
         response.detail =

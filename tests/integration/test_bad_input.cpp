@@ -1002,18 +1002,19 @@ void ftc_answers(void** /*state*/) {
          {R"({"path": "/api/v1/login", "status": 201, "body": "[\"access_token\", \"x\"]"})"},
          PAM_AUTHINFO_UNAVAIL,
          "no access_token"},
-        {"login: bogus token, expires_in text: renewed once, then works",
+        // A 401 to a code may mean a wrong code: the code is never sent twice.
+        {"login: bogus token, expires_in text: the code is not sent again",
          "second_factor = code",
          {R"({"path": "/api/v1/login", "status": 201, "count": 1, "body": "{\"access_token\": \"bogus\", \"expires_in\": \"soon\"}"})"},
-         PAM_SUCCESS,
+         PAM_AUTH_ERR,
          ""},
         // expires_in is cast to long and added to the time unchecked: beyond
         // the 64-bit range that is undefined behaviour (UBSan stops the
         // ASan lane here; see tests/fuzz/corpus/clients/regression_*).
-        {"login: expires_in near INT64_MAX, then renewed",
+        {"login: expires_in near INT64_MAX, token refused: the code is not sent again",
          "second_factor = code",
          {R"({"path": "/api/v1/login", "status": 201, "count": 1, "body": "{\"access_token\": \"bogus\", \"expires_in\": 9223372036854775000}"})"},
-         PAM_SUCCESS,
+         PAM_AUTH_ERR,
          ""},
         {"login 401 text",
          "second_factor = code",
@@ -1024,11 +1025,13 @@ void ftc_answers(void** /*state*/) {
          "second_factor = code",
          {R"({"path": "/api/v1/auth", "status": 403, "content_type": "text/plain", "body": "user disabled"})"},
          PAM_AUTH_ERR,
-         "wrong code"},
+         "disabled"},
+        // A 404 without "user not found" is a wrong URL as likely as an
+        // unknown user: not understood, never unknown_user's business.
         {"code: 404 text",
          "second_factor = code",
          {R"({"path": "/api/v1/auth", "status": 404, "content_type": "text/html", "body": "<h1>nope</h1>"})"},
-         PAM_USER_UNKNOWN,
+         PAM_AUTHINFO_UNAVAIL,
          ""},
         {"code: 500 JSON garbage",
          "second_factor = code",

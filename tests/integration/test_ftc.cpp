@@ -64,16 +64,65 @@ void code_accepted_and_token_cached(void** /*state*/) {
     assert_int_equal(count(log, "POST", "/api/v1/auth"), 2);
 }
 
-void expired_token_is_renewed_once(void** /*state*/) {
-    write_config("second_factor = code");
+// A 401 to a code is a wrong code or a token FTC no longer takes: the code
+// is never sent twice; the next login fetches a new token.
+void expired_token_costs_one_try_never_a_second_send(void** /*state*/) {
+    write_config("second_factor = code\ntries = 1");
     assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
     sim_post("/_sim/ftc/expire_tokens", "{}");
     reset_environment(nullptr);
+    assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_AUTH_ERR);
+    auto log = sim_requests();
+    assert_int_equal(count(log, "POST", "/api/v1/login"), 0);
+    assert_int_equal(count(log, "POST", "/api/v1/auth"), 1);
+    reset_environment(nullptr);
     assert_int_equal(authenticate("fac", "alice", {totp(kAliceSecret)}).rc, PAM_SUCCESS);
-    const auto log = sim_requests();
-    // The cached token is refused (401), a new one fetched, the code sent again.
+    log = sim_requests();
     assert_int_equal(count(log, "POST", "/api/v1/login"), 1);
-    assert_int_equal(count(log, "POST", "/api/v1/auth"), 2);
+    assert_int_equal(count(log, "POST", "/api/v1/auth"), 1);
+}
+
+// FortiToken Cloud's documented errors (docs/fac-api.md), each under both
+// failmode values: only an outage lets failmode = safe open the door.
+void documented_errors_keep_the_door_shut(void** /*state*/) {
+    const struct {
+        const char* path;
+        int status;
+        const char* body;
+        int rc;  // the same with failmode = safe
+    } cases[] = {
+        {"/api/v1/auth", 400, R"({\"error\": \"User not found\"})", PAM_USER_UNKNOWN},
+        {"/api/v1/auth", 400, R"({\"error\": \"No token or token was not activated\"})", PAM_AUTH_ERR},
+        {"/api/v1/auth", 400, R"({\"error\": \"Auth client not found\"})", PAM_AUTHINFO_UNAVAIL},
+        {"/api/v1/auth", 400, R"({\"error\": \"Realm not assigned\"})", PAM_AUTHINFO_UNAVAIL},
+        {"/api/v1/auth", 402, R"({\"error\": \"Account was disabled\"})", PAM_AUTHINFO_UNAVAIL},
+        {"/api/v1/auth", 429, R"({\"error\": \"Trial request limit exceeded\"})", PAM_AUTHINFO_UNAVAIL},
+        {"/api/v1/auth", 200, R"({\"authid\": \"0b6e7f4a-push-instead\"})", PAM_AUTHINFO_UNAVAIL},
+        {"/api/v1/login", 400, R"({\"error\": \"client secret format is invalid\"})", PAM_AUTHINFO_UNAVAIL},
+        {"/api/v1/login", 403, "Forbidden", PAM_AUTHINFO_UNAVAIL},
+        {"/api/v1/login", 404, R"({\"error\": \"client does not exist\"})", PAM_AUTHINFO_UNAVAIL},
+    };
+    for (const bool safe : {false, true}) {
+        for (const auto& c : cases) {
+            reset_environment(nullptr);
+            forget_cached_tokens();
+            write_config(std::string("second_factor = code\ntries = 1\nfailmode = ") + (safe ? "safe" : "secure"));
+            sim_post("/_sim/faults", std::string("{\"path\": \"") + c.path + "\", \"status\": " +
+                                         std::to_string(c.status) + ", \"body\": \"" + c.body + "\"}");
+            const PamResult r = authenticate("fac", "alice", {totp(kAliceSecret)});
+            if (r.rc != c.rc) {
+                fail_msg("%s %d %s [failmode=%s]: PAM code %d, expected %d", c.path, c.status, c.body,
+                         safe ? "safe" : "secure", r.rc, c.rc);
+            }
+            assert_false(contains(summary_line(), "result=ignored"));
+        }
+    }
+    // The control: a true outage (503 to the code check) is what safe covers.
+    reset_environment(nullptr);
+    write_config("second_factor = code\ntries = 1\nfailmode = safe");
+    sim_post("/_sim/faults", R"({"path": "/api/v1/auth", "status": 503})");
+    authenticate("fac", "alice", {totp(kAliceSecret)});
+    assert_true(contains(summary_line(), "result=ignored"));
 }
 
 void wrong_code_and_account_states(void** /*state*/) {
@@ -186,7 +235,8 @@ int main() {
     use_ftc_simulator();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(code_accepted_and_token_cached, reset_environment),
-        cmocka_unit_test_setup(expired_token_is_renewed_once, reset_environment),
+        cmocka_unit_test_setup(expired_token_costs_one_try_never_a_second_send, reset_environment),
+        cmocka_unit_test_setup(documented_errors_keep_the_door_shut, reset_environment),
         cmocka_unit_test_setup(wrong_code_and_account_states, reset_environment),
         cmocka_unit_test_setup(bad_client_secret, reset_environment),
         cmocka_unit_test_setup(push_polls_until_approved, reset_environment),

@@ -105,16 +105,29 @@ void expired_cached_token_is_not_used(void** /*state*/) {
     assert_string_equal(r.transport.urls[2].c_str(), "https://ftc.test:9696/api/v1/login");
 }
 
-void renews_the_token_once_on_401(void** /*state*/) {
+// A 401 on a code is a wrong code or a token FTC no longer takes: the code
+// is never sent again; the next try logs in afresh.
+void a_401_on_a_code_is_not_resent(void** /*state*/) {
     Rig r;
     r.transport.responses = {login_ok(), http_status(401), login_ok("tok-2"), http_status(200)};
-    assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(static_cast<int>(r.code("123456").verdict), static_cast<int>(Verdict::WrongCredentials));
+    assert_int_equal(r.transport.urls.size(), 2);
+    assert_int_equal(static_cast<int>(r.code("654321").verdict), static_cast<int>(Verdict::Accepted));
     assert_int_equal(r.transport.urls.size(), 4);
+    assert_string_equal(r.transport.urls[2].c_str(), "https://ftc.test:9696/api/v1/login");
+}
+
+void renews_the_token_once_on_401_to_a_push(void** /*state*/) {
+    Rig r;
+    r.transport.responses = {login_ok(), http_status(401), login_ok("tok-2"), http_status(200, "{\"authid\": \"a1\"}"),
+                             http_status(200, "{\"status\": \"authenticated\"}")};
+    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::Accepted));
+    assert_int_equal(r.transport.urls.size(), 5);
 
     Rig twice;
     twice.transport.responses = {login_ok(),       http_status(401),  login_ok("tok-2"),
                                  http_status(401), login_ok("tok-3"), http_status(200)};
-    assert_int_equal(static_cast<int>(twice.code("123456").verdict), static_cast<int>(Verdict::ApiCredentialsRejected));
+    assert_int_equal(static_cast<int>(twice.push().verdict), static_cast<int>(Verdict::ApiCredentialsRejected));
     assert_int_equal(twice.transport.urls.size(), 4);
 }
 
@@ -136,8 +149,26 @@ void code_answers(void** /*state*/) {
         {http_status(403, "{\"error\": \"user disabled\"}"), Verdict::AccountDisabled},
         {http_status(404, "{\"error\": \"user not found\"}"), Verdict::UnknownUser},
         {http_status(200, "{\"status\": \"rejected\"}"), Verdict::WrongCredentials},
-        {http_status(400), Verdict::Outage},
+        // FortiToken Cloud's documented errors (docs/fac-api.md): none is an outage.
+        {http_status(400, "{\"error\": \"User not found\"}"), Verdict::UnknownUser},
+        {http_status(400, "{\"message\": \"No token or token was not activated\"}"), Verdict::NoToken},
+        {http_status(400, "Auth client not found"), Verdict::NotUnderstood},
+        {http_status(400, "{\"error\": \"Realm not assigned\"}"), Verdict::NotUnderstood},
+        {http_status(402, "{\"error\": \"Account was disabled\"}"), Verdict::NotUnderstood},
+        {http_status(429, "{\"error\": \"Trial request limit exceeded\"}"), Verdict::NotUnderstood},
+        {http_status(400), Verdict::NotUnderstood},
+        {http_status(404, "<html>Not Found</html>"), Verdict::NotUnderstood},
+        // A yes must say so.
+        {http_status(200, "{\"authid\": \"a1\"}"), Verdict::NotUnderstood},
+        {http_status(200, "{\"error\": \"invalid token\"}"), Verdict::NotUnderstood},
+        {http_status(200, "<html>portal</html>"), Verdict::NotUnderstood},
+        {http_status(200, "{\"status\": \"waiting\"}"), Verdict::NotUnderstood},
+        {http_status(200, "{\"status\": \"authenticated\"}"), Verdict::Accepted},
+        {http_status(200), Verdict::Accepted},
         {http_status(500), Verdict::Outage},
+        {http_status(503), Verdict::Outage},
+        {net_error(NetError::Connect), Verdict::Outage},
+        {net_error(NetError::Local), Verdict::LocalFailure},
         {net_error(NetError::TlsVerify), Verdict::TlsFailure},
         {net_error(NetError::Timeout), Verdict::NotUnderstood},  // it may have reached FTC
     };
@@ -177,6 +208,81 @@ void push_rejected_and_unsendable(void** /*state*/) {
     assert_int_equal(static_cast<int>(none.push().verdict), static_cast<int>(Verdict::PushUnavailable));
 }
 
+// Trial accounts may make 60 requests in 5 minutes: a 429 or a Retry-After
+// slows the polls down, and one push never costs more than
+// push_timeout / poll_interval polls.
+void polls_back_off_and_are_bounded(void** /*state*/) {
+    Rig slow;
+    slow.settings.poll_interval_ms = 10;
+    slow.settings.push_timeout_ms = 300;
+    slow.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"a1\"}")};
+    for (int i = 0; i < 100; ++i) {
+        slow.transport.responses.push_back(http_status(429, "{\"error\": \"Trial request limit exceeded\"}"));
+    }
+    assert_int_equal(static_cast<int>(slow.push().verdict), static_cast<int>(Verdict::PushTimedOut));
+    const std::size_t polls = slow.transport.urls.size() - 2;
+    assert_true(polls >= 2 && polls <= 6);  // 10, 20, 40, 80, 160 ms apart; 30 without backing off
+
+    Rig asked;
+    asked.settings.poll_interval_ms = 10;
+    asked.settings.push_timeout_ms = 400;
+    HttpResponse wait = http_status(200, "{\"status\": \"waiting\"}");
+    wait.retry_after_s = 1;
+    asked.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"a1\"}"), wait, wait, wait};
+    assert_int_equal(static_cast<int>(asked.push().verdict), static_cast<int>(Verdict::PushTimedOut));
+    assert_int_equal(asked.transport.urls.size(), 3);  // the next poll would come after push_timeout
+
+    Rig capped;
+    capped.settings.poll_interval_ms = 100;
+    capped.settings.push_timeout_ms = 300;
+    capped.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"a1\"}")};
+    for (int i = 0; i < 20; ++i) {
+        capped.transport.responses.push_back(net_error(NetError::Connect));  // each poll fails at once
+    }
+    assert_int_equal(static_cast<int>(capped.push().verdict), static_cast<int>(Verdict::PushTimedOut));
+    assert_true(capped.transport.urls.size() - 2 <= 3);
+}
+
+// Once the push went out, nothing is an outage.
+void a_push_that_went_out_is_never_an_outage(void** /*state*/) {
+    for (const HttpResponse& after : {http_status(404), net_error(NetError::Other), http_status(400)}) {
+        Rig r;
+        r.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"a1\"}"), after};
+        const Verdict v = r.push().verdict;
+        assert_int_equal(static_cast<int>(v), static_cast<int>(Verdict::PushLost));
+    }
+    Rig start;  // the push request itself got no answer: it may have gone out
+    start.transport.responses = {login_ok(), net_error(NetError::NoAnswer)};
+    assert_int_equal(static_cast<int>(start.push().verdict), static_cast<int>(Verdict::PushLost));
+    Rig held;  // a proxy held the push, then gave up
+    held.transport.responses = {login_ok(), http_status(504)};
+    assert_int_equal(static_cast<int>(held.push().verdict), static_cast<int>(Verdict::PushLost));
+}
+
+// Two servers: the next one only when the request reached none; a push is
+// never sent twice (a 503 or 504 may come after it went out).
+void failover_only_when_no_server_was_reached(void** /*state*/) {
+    Rig code;
+    code.settings.servers.push_back("https://ftc2.test");
+    code.transport.responses = {login_ok(), net_error(NetError::Connect), http_status(200)};
+    assert_int_equal(static_cast<int>(code.code("123456").verdict), static_cast<int>(Verdict::Accepted));
+    assert_string_equal(code.transport.urls[2].c_str(), "https://ftc2.test/api/v1/auth");
+
+    Rig once;
+    once.settings.servers.push_back("https://ftc2.test");
+    once.transport.responses = {login_ok(), net_error(NetError::Timeout), http_status(200)};
+    assert_int_equal(static_cast<int>(once.code("123456").verdict), static_cast<int>(Verdict::NotUnderstood));
+    assert_int_equal(once.transport.urls.size(), 2);
+
+    for (long status : {503L, 504L}) {
+        Rig push;
+        push.settings.servers.push_back("https://ftc2.test");
+        push.transport.responses = {login_ok(), http_status(status), http_status(200, "{\"authid\": \"a2\"}")};
+        assert_int_not_equal(static_cast<int>(push.push().verdict), static_cast<int>(Verdict::Accepted));
+        assert_int_equal(push.transport.urls.size(), 2);
+    }
+}
+
 void push_times_out(void** /*state*/) {
     Rig r;
     r.settings.push_timeout_ms = 60;
@@ -192,7 +298,7 @@ void push_times_out(void** /*state*/) {
 void unsafe_authid_is_refused(void** /*state*/) {
     Rig r;
     r.transport.responses = {login_ok(), http_status(200, "{\"authid\": \"../../admin\"}")};
-    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::Outage));
+    assert_int_equal(static_cast<int>(r.push().verdict), static_cast<int>(Verdict::NotUnderstood));
     assert_int_equal(r.transport.urls.size(), 2);
 }
 
@@ -354,11 +460,15 @@ int main() {
         cmocka_unit_test(logs_in_then_checks_the_code),
         cmocka_unit_test(token_is_cached_between_logins),
         cmocka_unit_test(expired_cached_token_is_not_used),
-        cmocka_unit_test(renews_the_token_once_on_401),
+        cmocka_unit_test(a_401_on_a_code_is_not_resent),
+        cmocka_unit_test(renews_the_token_once_on_401_to_a_push),
         cmocka_unit_test(login_rejected),
         cmocka_unit_test(code_answers),
         cmocka_unit_test(push_polls_until_approved),
         cmocka_unit_test(push_rejected_and_unsendable),
+        cmocka_unit_test(polls_back_off_and_are_bounded),
+        cmocka_unit_test(a_push_that_went_out_is_never_an_outage),
+        cmocka_unit_test(failover_only_when_no_server_was_reached),
         cmocka_unit_test(push_times_out),
         cmocka_unit_test(unsafe_authid_is_refused),
         cmocka_unit_test(cancelled_push_stops_polling),
