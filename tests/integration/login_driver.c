@@ -3,10 +3,11 @@
  * that has not loaded libcurl, whose mount namespace or library path the
  * test chooses, and whose heap holds nothing but what PAM and pam_fac left.
  *
- *   login_driver SERVICE USER [ANSWER...] [--rhost HOST] [--watch-env NAME] [--scan NEEDLE...]
+ *   login_driver SERVICE USER [ANSWER...] [--rhost HOST] [--free-fds N] [--watch-env NAME] [--scan NEEDLE...]
  *
  * Echo-on and echo-off prompts take the ANSWERs in order. --rhost sets
- * PAM_RHOST. Prints
+ * PAM_RHOST. --free-fds: after pam_start, RLIMIT_NOFILE leaves only N more
+ * file descriptors, as a caller of a setuid program may set it. Prints
  * "rc=<pam_authenticate's code>", then "mapped <path>" for each library
  * mapped after pam_end. --watch-env: a thread watches the environment
  * variable NAME from before pam_start until pam_end and prints
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const char kPlanted[] = "login-driver-planted-marker";
@@ -136,7 +138,8 @@ int main(int argc, char** argv) {
     }
     if (argc < 3) {
         fprintf(stderr,
-                "usage: login_driver SERVICE USER [ANSWER...] [--rhost HOST] [--watch-env NAME] [--scan NEEDLE...]\n");
+                "usage: login_driver SERVICE USER [ANSWER...] [--rhost HOST] [--free-fds N] [--watch-env NAME] "
+                "[--scan NEEDLE...]\n");
         return 2;
     }
     answers = argv + 3;
@@ -148,6 +151,11 @@ int main(int argc, char** argv) {
     const char* rhost = NULL;
     if (i + 1 < argc && strcmp(argv[i], "--rhost") == 0) {
         rhost = argv[i + 1];
+        i += 2;
+    }
+    int free_fds = -1;
+    if (i + 1 < argc && strcmp(argv[i], "--free-fds") == 0) {
+        free_fds = atoi(argv[i + 1]);
         i += 2;
     }
     pthread_t watcher;
@@ -170,6 +178,14 @@ int main(int argc, char** argv) {
     int rc = pam_start(argv[1], argv[2], &conv, &pamh);
     if (rc == PAM_SUCCESS && rhost != NULL) {
         rc = pam_set_item(pamh, PAM_RHOST, rhost);
+    }
+    if (rc == PAM_SUCCESS && free_fds >= 0) {
+        const int lowest_free = dup(0);
+        close(lowest_free);
+        const struct rlimit limit = {(rlim_t)(lowest_free + free_fds), (rlim_t)(lowest_free + free_fds)};
+        if (lowest_free < 0 || setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+            return 2;
+        }
     }
     if (rc == PAM_SUCCESS) {
         rc = pam_authenticate(pamh, 0);

@@ -353,6 +353,23 @@ void proxy_credentials_never_logged(void** /*state*/) {
 
 // ----------------------------------------------------------------- loading
 
+// A caller of sudo or su sets the process's limits: a socket() that fails
+// for lack of file descriptors is this process's failure, never an outage,
+// so failmode = safe must not let a wrong code through.
+void no_sockets_left_is_no_outage(void** /*state*/) {
+    write_file(temp_dir() + "/fac.conf",
+               conf_for(sim_url(), "ca_file = " + ca_file() + "\n", "failmode = safe\ntries = 1\n"), 0600);
+    bool socket_refused = false;
+    for (int free_fds = 0; free_fds <= 6; ++free_fds) {
+        const Run r = login({"fac", "alice", "000000", "--free-fds", std::to_string(free_fds)});
+        if (r.rc == PAM_IGNORE || r.rc == PAM_SUCCESS || r.rc == PAM_PERM_DENIED) {
+            fail_msg("%d free file descriptors: a wrong code got PAM code %d\n%s", free_fds, r.rc, r.output.c_str());
+        }
+        socket_refused = socket_refused || logged("could not open a socket");
+    }
+    assert_true(socket_refused);  // the limit did reach the module's socket()
+}
+
 void libcurl_loaded_only_for_a_request(void** /*state*/) {
     write_config("second_factor = code\nno_such_key = 1");
     const Run config_error = login({"fac", "alice", alice_code()});
@@ -465,6 +482,7 @@ int main() {
         cmocka_unit_test(no_ftc_secret_in_freed_heap),
         cmocka_unit_test(keylog_file_never_opened),
         cmocka_unit_test(proxy_credentials_never_logged),
+        cmocka_unit_test(no_sockets_left_is_no_outage),
         cmocka_unit_test(libcurl_loaded_only_for_a_request),
         cmocka_unit_test(missing_libcurl_is_a_clear_error),
     };
