@@ -6,6 +6,7 @@
 
 #include "auth/grace.h"
 #include "auth/username_map.h"
+#include "core/clock.h"
 #include "core/validate.h"
 
 namespace pamfac {
@@ -27,10 +28,7 @@ Authenticator::Authenticator(const Config& config, const LoginContext& login, Co
 
 Outcome Authenticator::run() {
     const auto start = std::chrono::steady_clock::now();
-    const auto elapsed = [&start] {
-        return static_cast<long>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
-    };
+    const auto elapsed = [&start] { return elapsed_ms(start); };
     const std::time_t now = wall_clock_ ? wall_clock_() : std::time(nullptr);
     GraceRecords grace(config_.state_dir, euid_, logger_);
 

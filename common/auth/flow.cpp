@@ -7,6 +7,7 @@
 #include "auth/push_fields.h"
 #include "auth/rescue_codes.h"
 #include "auth/username_map.h"
+#include "core/clock.h"
 #include "core/text.h"
 #include "core/validate.h"
 
@@ -119,8 +120,7 @@ Outcome Flow::run() {
     if (fac_user_ != login_.user) {
         outcome.fac_user = fac_user_;
     }
-    outcome.elapsed_ms = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+    outcome.elapsed_ms = elapsed_ms(start);
     return outcome;
 }
 

@@ -11,6 +11,7 @@
 #include "auth/backend_factory.h"
 #include "auth/policy.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/login.h"
 #include "core/outage.h"
 #include "core/outcome.h"
@@ -85,10 +86,6 @@ std::string host_name() {
 std::string tty_name() {
     const char* name = isatty(STDIN_FILENO) == 1 ? ttyname(STDIN_FILENO) : nullptr;
     return name != nullptr ? name : "";
-}
-
-long ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
 }
 
 // The command-line switches mapped onto the config, so that the flow asks
@@ -198,8 +195,7 @@ int run_auth(int argc, char** argv) {
     pamfac::Authenticator authenticator(config, login, conversation, *backend, logger, groups, ::geteuid());
     const pamfac::Outcome outcome = authenticator.run();
 
-    print_report(outcome, login, transport.requests(), ms_between(start, loaded),
-                 ms_between(start, std::chrono::steady_clock::now()));
+    print_report(outcome, login, transport.requests(), pamfac::ms_between(start, loaded), pamfac::elapsed_ms(start));
     if (!flush_stdout()) {
         return kExitFailed;
     }

@@ -19,6 +19,7 @@
 
 #include "auth/backend_factory.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/text.h"
 #include "facctl/fac_tokens.h"
 #include "facctl/facctl_args.h"
@@ -118,8 +119,7 @@ void check_ftc_login(const pamfac::Config& config, pamfac::Transport& transport,
     const auto start = std::chrono::steady_clock::now();
     pamfac::HttpResponse response = transport.perform(request);
     pamfac::wipe_memory(response.body.data(), response.body.size());  // it holds a bearer token
-    const long ms = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+    const long ms = pamfac::elapsed_ms(start);
     if (response.error != pamfac::NetError::None) {
         report.rtt = {pamfac::StepState::Skipped, "no answer"};
         report.api = {pamfac::StepState::Fail,
@@ -149,8 +149,7 @@ void check_api(const pamfac::Config& config, pamfac::Transport& transport, const
     const auto start = std::chrono::steady_clock::now();
     const std::string url = server + pamfac::kTokensPath + "?limit=1";
     const pamfac::TokensPage page = pamfac::fetch_tokens_page(transport, url, config.timeout_ms);
-    const long ms = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+    const long ms = pamfac::elapsed_ms(start);
     if (page.status != 0) {
         report.rtt = {pamfac::StepState::Ok, "one API request: connection, TLS and answer", ms};
     } else {

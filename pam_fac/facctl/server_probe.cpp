@@ -13,6 +13,7 @@
 #include <ctime>
 #include <memory>
 
+#include "core/clock.h"
 #include "core/text.h"
 #include "http/url.h"
 
@@ -20,10 +21,6 @@ namespace pamfac {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-long ms_since(Clock::time_point start) {
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
-}
 
 std::string with_ms(const std::string& text, long ms) {
     return text + " (" + std::to_string(ms) + " ms)";
@@ -61,7 +58,7 @@ ProbeStep resolve(const UrlAuthority& where, long timeout_ms, std::vector<Addres
     int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr);
     if (rc == 0) {
         while ((rc = gai_error(&lookup->request)) == EAI_INPROGRESS) {
-            const long left = timeout_ms - ms_since(start);
+            const long left = timeout_ms - pamfac::elapsed_ms(start);
             if (left <= 0) {
                 break;
             }
@@ -77,13 +74,13 @@ ProbeStep resolve(const UrlAuthority& where, long timeout_ms, std::vector<Addres
                     (void)lookup.release();  // see Lookup
                 }
                 step.state = StepState::Fail;
-                step.ms = ms_since(start);
+                step.ms = pamfac::elapsed_ms(start);
                 step.detail = "no answer for " + printable(where.host) + " within connect_timeout";
                 return step;
             }
         }
     }
-    step.ms = ms_since(start);
+    step.ms = pamfac::elapsed_ms(start);
     if (rc != 0) {
         step.state = StepState::Fail;
         step.detail = with_ms("cannot resolve " + printable(where.host) + ": " + gai_strerror(rc), step.ms);
@@ -140,7 +137,7 @@ ProbeStep connect_tcp(const std::vector<Address>& addresses, int port, long time
                 }
             }
         }
-        const long ms = ms_since(start);
+        const long ms = pamfac::elapsed_ms(start);
         ::close(fd);
         if (error == 0) {
             step.state = StepState::Ok;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/http.h"
 
 namespace facctl {
@@ -31,8 +32,7 @@ public:
         record.url = request.url;
         record.result = response.error == pamfac::NetError::None ? "HTTP " + std::to_string(response.status)
                                                                  : pamfac::net_error_name(response.error);
-        record.ms = static_cast<long>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+        record.ms = pamfac::elapsed_ms(start);
         const std::lock_guard<std::mutex> lock(mutex_);
         requests_.push_back(std::move(record));
         return response;

@@ -15,6 +15,7 @@
 #include "auth/authenticator.h"
 #include "auth/backend_factory.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/outage.h"
 #include "core/outcome.h"
 #include "http/curl_transport.h"
@@ -75,8 +76,7 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
         Outcome outcome;
         outcome.status = Status::ConvErr;
         outcome.reason = "the application could not ask for the user name (its conversation failed)";
-        outcome.elapsed_ms = static_cast<long>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+        outcome.elapsed_ms = elapsed_ms(start);
         logger.write(summary_level(outcome), summary_line(outcome, login));
         return PAM_CONV_ERR;
     }
@@ -87,8 +87,7 @@ int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
         Outcome outcome;
         outcome.status = Status::ServiceErr;
         outcome.reason = error->message;
-        outcome.elapsed_ms = static_cast<long>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+        outcome.elapsed_ms = elapsed_ms(start);
         logger.write(LogLevel::Error, summary_line(outcome, login));
         return PAM_SERVICE_ERR;
     }
