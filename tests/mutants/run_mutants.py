@@ -167,11 +167,13 @@ def main():
     src, bld = os.path.join(work, "src"), os.path.join(work, "build")
     os.makedirs(src, exist_ok=True)
     log("mutants: %d files refreshed in %s" % (sync_tree(src), src))
-    if not os.path.exists(os.path.join(bld, "CMakeCache.txt")):
-        r = run(["cmake", "-S", src, "-B", bld, "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
-        if r.returncode != 0:
-            sys.stdout.write(r.stdout)
-            raise SystemExit("mutants: cmake configure failed")
+    # Configured every run, not only the first: ctest -N below lists only
+    # the tests the last configure saw, and a test added since would make
+    # its mutants look stale.
+    r = run(["cmake", "-S", src, "-B", bld, "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
+    if r.returncode != 0:
+        sys.stdout.write(r.stdout)
+        raise SystemExit("mutants: cmake configure failed")
 
     # Every mutant is checked before anything is built: a stale snippet is
     # reported, not silently skipped.
