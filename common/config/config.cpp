@@ -265,27 +265,153 @@ Handler secret_handler(Secret Config::*field) {
 
 using HandlerTable = std::map<std::string, Handler, std::less<>>;
 
-HandlerTable make_handlers() {
-    HandlerTable table = {
-        {"server",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             const auto urls = split_list(v);
-             if (urls.empty()) {
-                 return std::string("needs at least one https:// URL");
-             }
-             std::vector<std::string> servers;
-             for (std::string_view url : urls) {
-                 if (auto problem = check_server_url(url)) {
-                     return problem;
-                 }
-                 servers.push_back(strip_trailing_slashes(url));
-             }
-             c.servers = std::move(servers);
-             return std::nullopt;
-         }},
+std::optional<std::string> set_servers(std::string_view v, Config& c) {
+    const auto urls = split_list(v);
+    if (urls.empty()) {
+        return std::string("needs at least one https:// URL");
+    }
+    std::vector<std::string> servers;
+    for (std::string_view url : urls) {
+        if (auto problem = check_server_url(url)) {
+            return problem;
+        }
+        servers.push_back(strip_trailing_slashes(url));
+    }
+    c.servers = std::move(servers);
+    return std::nullopt;
+}
+
+std::optional<std::string> set_tries(std::string_view v, Config& c) {
+    const auto n = parse_int(v, 1, 10);
+    if (!n) {
+        return std::string("must be a whole number from 1 to 10");
+    }
+    c.tries = *n;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_pinned_pubkeys(std::string_view v, Config& c) {
+    std::size_t start = 0;
+    while (start <= v.size()) {
+        const std::size_t end = std::min(v.find(';', start), v.size());
+        const std::string_view pin = v.substr(start, end - start);
+        if (pin.size() <= 8 || pin.substr(0, 8) != "sha256//") {
+            return std::string("must be sha256//<base64>[;sha256//<base64>...]");
+        }
+        start = end + 1;
+    }
+    c.pinned_pubkey = std::string(v);
+    return std::nullopt;
+}
+
+std::optional<std::string> set_groups(std::string_view v, Config& c) {
+    std::vector<std::string> required;
+    std::vector<std::string> exempt;
+    for (std::string_view item : split_list(v)) {
+        const bool exempting = item.front() == '!';
+        const std::string_view name = exempting ? item.substr(1) : item;
+        if (name.empty() || has_control_chars(name) || name.find(':') != std::string_view::npos) {
+            return "'" + printable(item) + "' is not a group name";
+        }
+        (exempting ? exempt : required).emplace_back(name);
+    }
+    c.groups = std::move(required);
+    c.exempt_groups = std::move(exempt);
+    return std::nullopt;
+}
+
+std::optional<std::string> set_trusted_networks(std::string_view v, Config& c) {
+    std::vector<Network> networks;
+    for (std::string_view item : split_list(v)) {
+        const auto network = parse_network(item);
+        if (!network) {
+            return "'" + printable(item) + "' is not an IPv4 or IPv6 network (address[/prefix])";
+        }
+        networks.push_back(*network);
+    }
+    c.trusted_networks = std::move(networks);
+    return std::nullopt;
+}
+
+std::optional<std::string> set_username_map(std::string_view v, Config& c) {
+    std::vector<UsernameMapStep> steps;
+    for (std::string_view item : split_list(v)) {
+        const std::string name = ascii_lower(item);
+        UsernameMapStep step;
+        if (name == "strip_domain") {
+            step.kind = UsernameMapStep::Kind::StripDomain;
+        } else if (name == "lowercase") {
+            step.kind = UsernameMapStep::Kind::Lowercase;
+        } else if (name.compare(0, 5, "file:") == 0) {
+            step.kind = UsernameMapStep::Kind::File;
+            step.path = std::string(item.substr(5));
+            if (step.path.empty() || step.path.front() != '/' || has_control_chars(step.path)) {
+                return std::string("file: needs an absolute path (file:/etc/security/pam_fac.users)");
+            }
+        } else if (name == "none") {
+            continue;
+        } else {
+            return std::string(
+                "must be none, strip_domain, lowercase or file:PATH (comma-separated, applied in order)");
+        }
+        steps.push_back(std::move(step));
+    }
+    c.username_map = std::move(steps);
+    return std::nullopt;
+}
+
+std::optional<std::string> set_offline_grace(std::string_view v, Config& c) {
+    const auto seconds = parse_int(v, 0, kMaxOfflineGrace);
+    if (!seconds) {
+        return "must be whole seconds from 0 (off) to " + std::to_string(kMaxOfflineGrace);
+    }
+    c.offline_grace_s = *seconds;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_rescue_codes(std::string_view v, Config& c) {
+    if (ascii_lower(v) == "offline") {
+        c.rescue_codes = RescueMode::Offline;
+        return std::nullopt;
+    }
+    const auto b = parse_bool(v);
+    if (!b) {
+        return std::string("must be offline, yes or no");
+    }
+    c.rescue_codes = *b ? RescueMode::Yes : RescueMode::No;
+    return std::nullopt;
+}
+
+std::optional<std::string> set_state_dir(std::string_view v, Config& c) {
+    if (v.empty() || v.front() != '/' || has_control_chars(v)) {
+        return std::string("must be an absolute path");
+    }
+    c.state_dir = std::string(v);
+    return std::nullopt;
+}
+
+// The servers and how they are reached: URLs, API credentials, TLS, proxy, timeouts.
+void add_server_keys(HandlerTable& table) {
+    table.insert({
+        {"server", set_servers},
         {"api_user", string_handler(&Config::api_user, false)},
         {"api_key", secret_handler(&Config::api_key)},
         {"realm", string_handler(&Config::realm, true)},
+        {"ca_file", checked_handler(&Config::ca_file, check_path)},
+        {"ca_path", checked_handler(&Config::ca_path, check_path)},
+        {"pinned_pubkey", set_pinned_pubkeys},
+        {"tls_verify", bool_handler(&Config::tls_verify)},
+        {"http_proxy", checked_handler(&Config::http_proxy, check_proxy_url)},
+        {"user_agent", string_handler(&Config::user_agent, false)},
+        {"connect_timeout", duration_handler(&Config::connect_timeout_ms, 60)},
+        {"timeout", duration_handler(&Config::timeout_ms, 300)},
+        {"server_retry_after", whole_seconds_handler(&Config::server_retry_after_s)},
+    });
+}
+
+// What the user is asked and how answers are judged.
+void add_flow_keys(HandlerTable& table) {
+    table.insert({
         {"password", bool_handler(&Config::password)},
         {"second_factor",
          enum_handler<SecondFactor>(&Config::second_factor, {{"code", SecondFactor::Code},
@@ -293,46 +419,23 @@ HandlerTable make_handlers() {
                                                              {"code_or_push", SecondFactor::CodeOrPush},
                                                              {"none", SecondFactor::None}})},
         {"otp_append", bool_handler(&Config::otp_append)},
-        {"tries",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             const auto n = parse_int(v, 1, 10);
-             if (!n) {
-                 return std::string("must be a whole number from 1 to 10");
-             }
-             c.tries = *n;
-             return std::nullopt;
-         }},
+        {"tries", set_tries},
         {"echo_code", bool_handler(&Config::echo_code)},
-        {"connect_timeout", duration_handler(&Config::connect_timeout_ms, 60)},
-        {"timeout", duration_handler(&Config::timeout_ms, 300)},
         {"push_timeout", duration_handler(&Config::push_timeout_ms, 600)},
         {"push_message", string_handler(&Config::push_message, true)},
+        {"autopush", bool_handler(&Config::autopush)},
         {"failmode",
          enum_handler<FailMode>(&Config::failmode, {{"secure", FailMode::Secure}, {"safe", FailMode::Safe}})},
         {"unknown_user",
          enum_handler<UnknownUserPolicy>(&Config::unknown_user,
                                          {{"deny", UnknownUserPolicy::Deny}, {"ignore", UnknownUserPolicy::Ignore}})},
-        {"ca_file", checked_handler(&Config::ca_file, check_path)},
-        {"ca_path", checked_handler(&Config::ca_path, check_path)},
-        {"pinned_pubkey",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             std::size_t start = 0;
-             while (start <= v.size()) {
-                 const std::size_t end = std::min(v.find(';', start), v.size());
-                 const std::string_view pin = v.substr(start, end - start);
-                 if (pin.size() <= 8 || pin.substr(0, 8) != "sha256//") {
-                     return std::string("must be sha256//<base64>[;sha256//<base64>...]");
-                 }
-                 start = end + 1;
-             }
-             c.pinned_pubkey = std::string(v);
-             return std::nullopt;
-         }},
-        {"tls_verify", bool_handler(&Config::tls_verify)},
-        {"http_proxy", checked_handler(&Config::http_proxy, check_proxy_url)},
-        {"user_agent", string_handler(&Config::user_agent, false)},
         {"debug", bool_handler(&Config::debug)},
-        {"autopush", bool_handler(&Config::autopush)},
+    });
+}
+
+// backend = ftc: FortiToken Cloud.
+void add_ftc_keys(HandlerTable& table) {
+    table.insert({
         {"backend",
          enum_handler<BackendKind>(&Config::backend, {{"fac", BackendKind::Fac}, {"ftc", BackendKind::Ftc}})},
         {"ftc_client_id", string_handler(&Config::ftc_client_id, false)},
@@ -340,98 +443,38 @@ HandlerTable make_handlers() {
         {"vdom", string_handler(&Config::vdom, false)},
         {"ftc_sn", string_handler(&Config::ftc_sn, false)},
         {"poll_interval", duration_handler(&Config::poll_interval_ms, 30)},
-        {"groups",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             std::vector<std::string> required;
-             std::vector<std::string> exempt;
-             for (std::string_view item : split_list(v)) {
-                 const bool exempting = item.front() == '!';
-                 const std::string_view name = exempting ? item.substr(1) : item;
-                 if (name.empty() || has_control_chars(name) || name.find(':') != std::string_view::npos) {
-                     return "'" + printable(item) + "' is not a group name";
-                 }
-                 (exempting ? exempt : required).emplace_back(name);
-             }
-             c.groups = std::move(required);
-             c.exempt_groups = std::move(exempt);
-             return std::nullopt;
-         }},
-        {"trusted_networks",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             std::vector<Network> networks;
-             for (std::string_view item : split_list(v)) {
-                 const auto network = parse_network(item);
-                 if (!network) {
-                     return "'" + printable(item) + "' is not an IPv4 or IPv6 network (address[/prefix])";
-                 }
-                 networks.push_back(*network);
-             }
-             c.trusted_networks = std::move(networks);
-             return std::nullopt;
-         }},
-        {"username_map",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             std::vector<UsernameMapStep> steps;
-             for (std::string_view item : split_list(v)) {
-                 const std::string name = ascii_lower(item);
-                 UsernameMapStep step;
-                 if (name == "strip_domain") {
-                     step.kind = UsernameMapStep::Kind::StripDomain;
-                 } else if (name == "lowercase") {
-                     step.kind = UsernameMapStep::Kind::Lowercase;
-                 } else if (name.compare(0, 5, "file:") == 0) {
-                     step.kind = UsernameMapStep::Kind::File;
-                     step.path = std::string(item.substr(5));
-                     if (step.path.empty() || step.path.front() != '/' || has_control_chars(step.path)) {
-                         return std::string("file: needs an absolute path (file:/etc/security/pam_fac.users)");
-                     }
-                 } else if (name == "none") {
-                     continue;
-                 } else {
-                     return std::string(
-                         "must be none, strip_domain, lowercase or file:PATH (comma-separated, applied in order)");
-                 }
-                 steps.push_back(std::move(step));
-             }
-             c.username_map = std::move(steps);
-             return std::nullopt;
-         }},
+    });
+}
+
+// Who is asked at all, and under which name.
+void add_policy_keys(HandlerTable& table) {
+    table.insert({
+        {"groups", set_groups},
+        {"trusted_networks", set_trusted_networks},
+        {"username_map", set_username_map},
         {"fac_username", enum_handler<FacUsername>(&Config::fac_username,
                                                    {{"user", FacUsername::User}, {"ruser", FacUsername::Ruser}})},
-        {"offline_grace",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             const auto seconds = parse_int(v, 0, kMaxOfflineGrace);
-             if (!seconds) {
-                 return "must be whole seconds from 0 (off) to " + std::to_string(kMaxOfflineGrace);
-             }
-             c.offline_grace_s = *seconds;
-             return std::nullopt;
-         }},
-        {"rescue_codes",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             if (ascii_lower(v) == "offline") {
-                 c.rescue_codes = RescueMode::Offline;
-                 return std::nullopt;
-             }
-             const auto b = parse_bool(v);
-             if (!b) {
-                 return std::string("must be offline, yes or no");
-             }
-             c.rescue_codes = *b ? RescueMode::Yes : RescueMode::No;
-             return std::nullopt;
-         }},
-        {"rescue_dir", checked_handler(&Config::rescue_dir, check_path)},
+    });
+}
+
+// What is kept between logins: grace records, offline records, rescue codes.
+void add_state_keys(HandlerTable& table) {
+    table.insert({
         {"grace_period", whole_seconds_handler(&Config::grace_period_s)},
-        {"server_retry_after", whole_seconds_handler(&Config::server_retry_after_s)},
-        {"state_dir",
-         [](std::string_view v, Config& c) -> std::optional<std::string> {
-             if (v.empty() || v.front() != '/' || has_control_chars(v)) {
-                 return std::string("must be an absolute path");
-             }
-             c.state_dir = std::string(v);
-             return std::nullopt;
-         }},
-    };
+        {"offline_grace", set_offline_grace},
+        {"rescue_codes", set_rescue_codes},
+        {"rescue_dir", checked_handler(&Config::rescue_dir, check_path)},
+        {"state_dir", set_state_dir},
+    });
+}
+
+HandlerTable make_handlers() {
+    HandlerTable table;
+    add_server_keys(table);
+    add_flow_keys(table);
+    add_ftc_keys(table);
+    add_policy_keys(table);
+    add_state_keys(table);
     return table;
 }
 
