@@ -141,6 +141,11 @@ std::vector<std::string> json_string_values(std::string_view text, std::size_t l
 }
 
 bool is_json_object_without_error(std::string_view text) {
+    // RapidJSON skips stray bytes of a UTF-8 byte order mark (EF, BB, BF)
+    // before the text: "\xbb{}" would pass for an object.
+    if (text.empty() || text.front() != '{') {
+        return false;
+    }
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
     return !doc.HasParseError() && doc.IsObject() && !doc.HasMember("error") && !doc.HasMember("errors") &&

@@ -17,6 +17,7 @@
 // characters.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -172,6 +173,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         (last.status == 200 || (last.status == 202 && endpoint != pamfac::Endpoint::PushAuth)),
                     "FAC success only on a 200 (or 202) answer");
             const std::string_view body = pamfac::trim(last.body);
+            if (!(body.empty() || body.front() == '{')) {
+                for (const pamfac::HttpResponse& r : transport.given) {
+                    std::fprintf(stderr, "given: error %s status %ld body '%s'\n", pamfac::net_error_name(r.error),
+                                 r.status, pamfac::printable(r.body).c_str());
+                }
+            }
             require(body.empty() || body.front() == '{', "a yes has no body or a JSON object");
         }
     } else {

@@ -113,8 +113,9 @@ void auth_200_accepted(void** /*state*/) {
 // A catch-all site, a captive portal or a proxy's error page with a valid
 // certificate answers 200 too: only FAC's form of a yes counts.
 void auth_200_with_another_body_not_understood(void** /*state*/) {
-    for (const char* body : {"OK", "<html><body>Welcome</body></html>", "{\"error\": \"denied\"}", "{\"errors\": []}",
-                             "{\"detail\": \"Authentication failed\"}", "[]", "\"yes\"", "{"}) {
+    for (const char* body :
+         {"OK", "<html><body>Welcome</body></html>", "{\"error\": \"denied\"}", "{\"errors\": []}",
+          "{\"detail\": \"Authentication failed\"}", "[]", "\"yes\"", "{", "\xbb{}", "\xef\xbb\xbf{}"}) {
         expect_code_endpoints(answer(200, body), Verdict::NotUnderstood);
         expect_verdict(answer(200, body), Endpoint::PushAuth, Verdict::NotUnderstood);
     }
