@@ -2,7 +2,9 @@
 // PAM_RUSER), a username_map file, offline_grace once FAC stops after a
 // success, rescue codes from facctl rescue in each rescue_codes mode, and two
 // processes racing for one rescue code. No code or hash in any log.
+#include <fcntl.h>
 #include <security/pam_appl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -295,47 +297,73 @@ void facctl_rescue_usage(void** /*state*/) {
     assert_true(contains(facctl("rescue --help").at(0), "Usage: facctl rescue issue USER"));
 }
 
-// Two logins in two processes type the same code during an outage. Each
-// child reports its result through a pipe, not its exit status: valgrind
-// (the valgrind lane) replaces that with its own error code.
+// A login in a process of its own (login_driver), started as run.sh starts
+// the tests: pam_wrapper picks its /tmp/pam.X directory as a process loads
+// it, without locking, so the process starts under the /tmp lock and
+// login_driver's main() lets it go. Its stdout ("rc=N") goes to `out`.
+pid_t start_login_driver(const std::vector<std::string>& args, int out) {
+    const int startup_lock = open("/tmp", O_RDONLY);  // no O_CLOEXEC: the child inherits the lock
+    assert_true(startup_lock >= 0);
+    assert_int_equal(flock(startup_lock, LOCK_EX), 0);
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e != nullptr; ++e) {
+        env_text.emplace_back(*e);
+    }
+    env_text.push_back("PAMFAC_WRAPPER_LOCK_FD=" + std::to_string(startup_lock));
+    std::vector<char*> envp;
+    for (std::string& e : env_text) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    std::vector<std::string> argv_text{PAMFAC_LOGIN_DRIVER};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_text) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out, STDOUT_FILENO);
+        execve(argv[0], argv.data(), envp.data());
+        _exit(127);
+    }
+    close(startup_lock);
+    return pid;
+}
+
+// Two logins in two processes type the same code during an outage.
 void two_processes_race_for_one_code(void** /*state*/) {
     const Dirs dirs = fresh_dirs();
     write_fleet_config(dead_server(), dirs, "");
     const auto codes = issue_codes(2);
-    int go[2];
-    int results[2];
-    assert_int_equal(pipe(go), 0);
-    assert_int_equal(pipe(results), 0);
+    int outs[2][2];
     pid_t pids[2];
-    for (pid_t& pid : pids) {
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(go[1]);
-            close(results[0]);
-            char c;
-            const ssize_t n = read(go[0], &c, 1);  // 0 once the parent closes the pipe
-            const PamResult r = authenticate("fac", "alice", {"123456", codes[0], ""});
-            const char rc = static_cast<char>(n == 0 ? r.rc : 99);
-            _exit(write(results[1], &rc, 1) == 1 ? 0 : 1);
-        }
+    for (int i = 0; i < 2; ++i) {
+        assert_int_equal(pipe(outs[i]), 0);
+        pids[i] = start_login_driver({"fac", "alice", "123456", codes[0], ""}, outs[i][1]);
+        close(outs[i][1]);
     }
-    close(go[0]);
-    close(go[1]);
-    close(results[1]);
-    for (pid_t pid : pids) {
-        int status = 0;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-    }
-    char rcs[3] = {};
-    assert_int_equal(read(results[0], rcs, sizeof rcs), 2);
-    close(results[0]);
     int successes = 0;
     int unavailable = 0;
     for (int i = 0; i < 2; ++i) {
-        successes += rcs[i] == PAM_SUCCESS ? 1 : 0;
-        unavailable += rcs[i] == PAM_AUTHINFO_UNAVAIL ? 1 : 0;
+        std::string out;
+        char buf[512];
+        ssize_t n;
+        while ((n = read(outs[i][0], buf, sizeof buf)) > 0) {
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+        close(outs[i][0]);
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        const std::size_t at = out.find("rc=");
+        assert_true(at != std::string::npos);
+        const int rc = std::atoi(out.c_str() + at + 3);
+        successes += rc == PAM_SUCCESS ? 1 : 0;
+        unavailable += rc == PAM_AUTHINFO_UNAVAIL ? 1 : 0;
     }
     assert_int_equal(successes, 1);
     assert_int_equal(unavailable, 1);  // the loser's code was gone; it gave up at the next prompt
