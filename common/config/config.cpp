@@ -704,6 +704,58 @@ std::optional<ConfigError> read_map_files(uid_t euid, Config& c) {
     return std::nullopt;
 }
 
+// The stack line's arguments: flags, conf=, and settings that override the
+// file's (never a secret: /etc/pam.d is world-readable).
+std::optional<ConfigError> parse_module_arguments(const std::vector<std::string>& args, Config& c,
+                                                  std::map<std::string, Setting, std::less<>>& from_args) {
+    bool conf_given = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        const std::string where = "module argument '" + printable(arg.substr(0, arg.find('='))) + "'";
+        if (arg == "use_first_pass" || arg == "try_first_pass") {
+            if (c.authtok_source != AuthtokSource::Prompt) {
+                return ConfigError{where + ": use_first_pass and try_first_pass are exclusive; keep one"};
+            }
+            c.authtok_source = arg == "use_first_pass" ? AuthtokSource::UseFirstPass : AuthtokSource::TryFirstPass;
+            continue;
+        }
+        if (arg == "forward_pass") {
+            c.forward_pass = true;
+            continue;
+        }
+        const std::string_view view(arg);
+        const std::size_t eq = view.find('=');
+        const std::string_view key = arg == "debug" ? view : view.substr(0, eq);
+        const std::string_view value = arg == "debug" ? std::string_view("yes") : view.substr(eq + 1);
+        if (arg != "debug" && eq == std::string_view::npos) {
+            return ConfigError{where + ": unknown argument"};
+        }
+        if (key == "conf") {
+            if (value.empty() || value.front() != '/') {
+                return ConfigError{where + ": conf= needs an absolute path"};
+            }
+            if (conf_given) {
+                return ConfigError{where + ": given twice"};
+            }
+            conf_given = true;
+            c.path = std::string(value);
+            continue;
+        }
+        if (is_secret_key(key)) {
+            return ConfigError{where +
+                               ": secrets are not accepted on a stack line (/etc/pam.d is world-readable); "
+                               "set " +
+                               std::string(key) + " in the config file or use " + std::string(key) + "_file="};
+        }
+        if (from_args.count(key) != 0) {
+            return ConfigError{where + ": given twice"};
+        }
+        from_args.emplace(std::string(key), Setting{value, where});
+    }
+
+    return std::nullopt;
+}
+
 }  // namespace
 
 const char* second_factor_name(SecondFactor sf) {
@@ -779,49 +831,8 @@ std::optional<std::string> read_protected_file(const std::string& path, uid_t eu
 std::optional<ConfigError> load_config(const std::vector<std::string>& args, uid_t euid, Config& out) {
     Config c;
     std::map<std::string, Setting, std::less<>> from_args;
-    bool conf_given = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& arg = args[i];
-        const std::string where = "module argument '" + printable(arg.substr(0, arg.find('='))) + "'";
-        if (arg == "use_first_pass" || arg == "try_first_pass") {
-            if (c.authtok_source != AuthtokSource::Prompt) {
-                return ConfigError{where + ": use_first_pass and try_first_pass are exclusive; keep one"};
-            }
-            c.authtok_source = arg == "use_first_pass" ? AuthtokSource::UseFirstPass : AuthtokSource::TryFirstPass;
-            continue;
-        }
-        if (arg == "forward_pass") {
-            c.forward_pass = true;
-            continue;
-        }
-        const std::string_view view(arg);
-        const std::size_t eq = view.find('=');
-        const std::string_view key = arg == "debug" ? view : view.substr(0, eq);
-        const std::string_view value = arg == "debug" ? std::string_view("yes") : view.substr(eq + 1);
-        if (arg != "debug" && eq == std::string_view::npos) {
-            return ConfigError{where + ": unknown argument"};
-        }
-        if (key == "conf") {
-            if (value.empty() || value.front() != '/') {
-                return ConfigError{where + ": conf= needs an absolute path"};
-            }
-            if (conf_given) {
-                return ConfigError{where + ": given twice"};
-            }
-            conf_given = true;
-            c.path = std::string(value);
-            continue;
-        }
-        if (is_secret_key(key)) {
-            return ConfigError{where +
-                               ": secrets are not accepted on a stack line (/etc/pam.d is world-readable); "
-                               "set " +
-                               std::string(key) + " in the config file or use " + std::string(key) + "_file="};
-        }
-        if (from_args.count(key) != 0) {
-            return ConfigError{where + ": given twice"};
-        }
-        from_args.emplace(std::string(key), Setting{value, where});
+    if (auto error = parse_module_arguments(args, c, from_args)) {
+        return error;
     }
 
     Secret text;
