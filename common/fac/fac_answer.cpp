@@ -1,5 +1,6 @@
 #include "fac/fac_answer.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/outage.h"
@@ -8,20 +9,6 @@
 
 namespace pamfac {
 namespace {
-
-// What the log shows of an answer nobody expected: its first printable bytes.
-std::string body_excerpt(const std::string& body) {
-    constexpr std::size_t kShown = 80;
-    const std::string_view text = trim(body);
-    if (text.empty()) {
-        return "empty body";
-    }
-    std::string shown = printable(text.substr(0, kShown));
-    if (text.size() > kShown) {
-        shown += "...";
-    }
-    return "body \"" + shown + "\"";
-}
 
 std::string status_detail(long status, std::string_view what) {
     return "HTTP " + std::to_string(status) + ": " + std::string(what);
@@ -47,12 +34,7 @@ std::vector<std::string> answer_texts(const std::string& body) {
 }
 
 bool says(const std::vector<std::string>& texts, std::string_view wanted) {
-    for (const std::string& t : texts) {
-        if (t == wanted) {
-            return true;
-        }
-    }
-    return false;
+    return std::find(texts.begin(), texts.end(), wanted) != texts.end();
 }
 
 // A 200 or 202 is FAC's yes only as FAC gives it: no body (the documented
@@ -220,6 +202,19 @@ Verdict classify_push(const HttpResponse& r, std::string& detail) {
 }
 
 }  // namespace
+
+std::string body_excerpt(const std::string& body) {
+    constexpr std::size_t kShown = 80;
+    const std::string_view text = trim(body);
+    if (text.empty()) {
+        return "empty body";
+    }
+    std::string shown = printable(text.substr(0, kShown));
+    if (text.size() > kShown) {
+        shown += "...";
+    }
+    return "body \"" + shown + "\"";
+}
 
 const char* endpoint_path(Endpoint e) {
     switch (e) {

@@ -13,6 +13,10 @@ enum class Endpoint { Auth, RealmAuth, PushAuth };
 
 const char* endpoint_path(Endpoint e);
 
+// What a log line shows of an answer nobody expected (FAC's or FTC's): its
+// first printable bytes, or "empty body".
+std::string body_excerpt(const std::string& body);
+
 // FAC's plain-text messages, tolerant of case, surrounding whitespace and
 // quotes, and of a JSON wrapper such as {"error": "..."}. Lower-cased.
 std::string normalise_answer_text(std::string_view body);

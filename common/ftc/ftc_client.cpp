@@ -88,26 +88,21 @@ std::optional<BackendResult> documented_error(const HttpResponse& r, const std::
     }
     if (r.status == 402) {
         return BackendResult{Verdict::NotUnderstood, server,
-                             "FortiToken Cloud: HTTP 402 (" + printable(trim(r.body).substr(0, 80)) +
+                             "FortiToken Cloud: HTTP 402 (" + body_excerpt(r.body) +
                                  "): the FortiToken Cloud account is disabled or out of credit; see its portal"};
     }
     if (r.status == 429) {
         return BackendResult{Verdict::NotUnderstood, server,
-                             "FortiToken Cloud: HTTP 429 (" + printable(trim(r.body).substr(0, 80)) +
+                             "FortiToken Cloud: HTTP 429 (" + body_excerpt(r.body) +
                                  "): request limit exceeded (trial accounts: 60 requests in 5 minutes)"};
     }
     return std::nullopt;
 }
 
-std::string excerpt(const std::string& body) {
-    const std::string_view text = trim(body);
-    return text.empty() ? "empty body" : "body \"" + printable(text.substr(0, 80)) + "\"";
-}
-
 BackendResult not_understood(const HttpResponse& r, const std::string& server, const char* what) {
     return BackendResult{Verdict::NotUnderstood, server,
                          "FortiToken Cloud: HTTP " + std::to_string(r.status) + " to " + what + " with " +
-                             excerpt(r.body) + " is not a documented answer; the door stays shut"};
+                             body_excerpt(r.body) + " is not a documented answer; the door stays shut"};
 }
 
 // 5xx: an outage of the service only to a request that carried no push.
@@ -189,7 +184,7 @@ std::optional<BackendResult> FtcClient::ensure_token(Transport& via, const Secre
         // secret, 404 "client does not exist": never an outage.
         return BackendResult{Verdict::ApiCredentialsRejected, host,
                              "FortiToken Cloud rejected the login (HTTP " + std::to_string(response.status) + ", " +
-                                 excerpt(response.body) + "); check ftc_client_id and ftc_client_secret"};
+                                 body_excerpt(response.body) + "); check ftc_client_id and ftc_client_secret"};
     default:
         return server_error(response, host, false, settings_.caller_controls_timing, "/api/v1/login");
     }
@@ -399,7 +394,7 @@ std::optional<BackendResult> FtcClient::start_push(Transport& via, const PushFie
         authid = json_string(r.body, "authid");
         if (!is_safe_authid(authid)) {
             return BackendResult{Verdict::NotUnderstood, a.server,
-                                 "FortiToken Cloud's push answer has no usable authid (" + excerpt(r.body) + ")"};
+                                 "FortiToken Cloud's push answer has no usable authid (" + body_excerpt(r.body) + ")"};
         }
         return std::nullopt;
     case 404:
@@ -416,8 +411,9 @@ std::optional<BackendResult> FtcClient::start_push(Transport& via, const PushFie
         return BackendResult{Verdict::ApiCredentialsRejected, a.server,
                              "FortiToken Cloud refused a fresh bearer token (HTTP 401)"};
     default:
-        return BackendResult{Verdict::PushLost, a.server,
-                             http_detail(r.status, "to the push (" + excerpt(r.body) + "): it may have been sent")};
+        return BackendResult{
+            Verdict::PushLost, a.server,
+            http_detail(r.status, "to the push (" + body_excerpt(r.body) + "): it may have been sent")};
     }
 }
 

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "../unit/fakes.h"
 #include "auth/authenticator.h"
 #include "auth/policy.h"
 #include "config/config.h"
@@ -205,12 +206,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         backend.verdicts.push_back(in.PickValueInArray(kVerdicts));
     }
 
-    pamfac::LoginContext login;
-    login.user = "alice";
-    login.rhost = "203.0.113.5";
-    login.service = "sshd";
-    login.tty = "ssh";
-    login.host = "web1";
+    const pamfac::LoginContext login = pamfac::testing::sample_login();
     NullLogger logger;
     NoGroups groups;
     pamfac::Authenticator authenticator(config, login, user, backend, logger, groups, geteuid());
