@@ -2,8 +2,11 @@
 
 #include <dlfcn.h>
 #include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -19,9 +22,30 @@ void* curl_malloc(std::size_t size) {
     return std::malloc(size);
 }
 
+// The whole pages inside a large block go back to the kernel
+// (MADV_DONTNEED on private anonymous memory: they read as zeros from then
+// on, and the kernel clears them before any reuse) instead of being written
+// over. Writing over them would make dirty the pages of libcurl's large
+// buffers (64 KiB for downloads) that a login never touched: memory every
+// concurrent login would hold for nothing. The partial pages at either end
+// are wiped.
+void wipe(void* p, std::size_t size) {
+    static const std::uintptr_t page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto start = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t end = start + size;
+    const std::uintptr_t first = (start + page - 1) & ~(page - 1);
+    const std::uintptr_t last = end & ~(page - 1);
+    if (last >= first + 2 * page && madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) == 0) {
+        explicit_bzero(p, first - start);
+        explicit_bzero(reinterpret_cast<void*>(last), end - last);
+        return;
+    }
+    explicit_bzero(p, size);
+}
+
 void curl_free(void* p) {
     if (p != nullptr) {
-        explicit_bzero(p, malloc_usable_size(p));
+        wipe(p, malloc_usable_size(p));
         std::free(p);
     }
 }
