@@ -57,7 +57,8 @@ void ServerHealth::mark_failed(const std::string& server, std::time_t now) {
     if (retry_after_ <= 0 || !usable()) {
         return;
     }
-    if (auto problem = replace_state_file(dir_, record_name(server), std::to_string(static_cast<long long>(now)))) {
+    if (auto problem = replace_state_file(dir_, record_name(server), std::to_string(static_cast<long long>(now)),
+                                          Durability::Hint)) {
         logger_.warning(problem->message + "; server health not recorded");
     }
 }

@@ -70,8 +70,8 @@ std::optional<StateError> prepare_state_dir(const std::string& path, uid_t euid)
     return std::nullopt;
 }
 
-std::optional<StateError> replace_state_file(const std::string& dir, const std::string& name,
-                                             std::string_view contents) {
+std::optional<StateError> replace_state_file(const std::string& dir, const std::string& name, std::string_view contents,
+                                             Durability durability) {
     std::string temp = dir + "/." + name + ".XXXXXX";
     const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
     if (fd < 0) {
@@ -79,7 +79,8 @@ std::optional<StateError> replace_state_file(const std::string& dir, const std::
     }
     Fd closer{fd};
     // mkostemp makes the file 0600 already; fchmod guards against odd umasks.
-    if (::fchmod(fd, 0600) != 0 || !write_all(fd, contents) || ::fsync(fd) != 0) {
+    if (::fchmod(fd, 0600) != 0 || !write_all(fd, contents) ||
+        (durability == Durability::Durable && ::fsync(fd) != 0)) {
         const std::string problem = std::strerror(errno);
         ::unlink(temp.c_str());
         return StateError{"cannot write " + temp + ": " + problem};

@@ -27,9 +27,17 @@ struct StateError {
 // Creates `path` (mode 0700) if it is missing and checks it.
 [[nodiscard]] std::optional<StateError> prepare_state_dir(const std::string& path, uid_t euid);
 
+// How much a record is worth a wait: Durable records (rescue codes: a code
+// used must stay used, and the rest by default) are fsync()ed before the
+// rename; a Hint (server health) is not, since losing one to a crash only
+// costs one more try of a dead server, and the fsync would sit between a
+// failed server and the next one (milliseconds on a busy disk).
+enum class Durability { Durable, Hint };
+
 // Writes `name` in `dir` through a temporary file and rename(2), mode 0600.
 [[nodiscard]] std::optional<StateError> replace_state_file(const std::string& dir, const std::string& name,
-                                                           std::string_view contents);
+                                                           std::string_view contents,
+                                                           Durability durability = Durability::Durable);
 
 // Reads `name` from `dir` if it is a regular file owned by `euid` with no
 // group or other access; nullopt otherwise (including when it is missing).

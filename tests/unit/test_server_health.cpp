@@ -69,6 +69,23 @@ void failed_server_goes_last_until_retry_after(void** /*state*/) {
     assert_string_equal(joined(health.order(kServers, 2001)).c_str(), "fac1 fac2 fac3");
 }
 
+// Health records are written without fsync (a hint): after a crash one may
+// be empty or cut short, which must read as "no failure", not as one.
+void empty_or_cut_record_is_no_failure(void** /*state*/) {
+    TempDir t;
+    ListLogger log;
+    ServerHealth health(t.path + "/state", 60, geteuid(), log);
+    health.order(kServers, 1000);
+    health.mark_failed("https://fac1", 1000);
+    assert_string_equal(joined(health.order(kServers, 1001)).c_str(), "fac2 fac3 fac1");
+    for (const char* contents : {"", "-", "x1000"}) {
+        const std::string dir = t.path + "/state";
+        const std::string cmd = "for f in '" + dir + "'/down-*; do printf '%s' '" + contents + "' > \"$f\"; done";
+        assert_int_equal(std::system(cmd.c_str()), 0);
+        assert_string_equal(joined(health.order(kServers, 1001)).c_str(), "fac1 fac2 fac3");
+    }
+}
+
 void all_failed_are_all_tried_in_order(void** /*state*/) {
     TempDir t;
     ListLogger log;
@@ -126,6 +143,7 @@ int main() {
         cmocka_unit_test(configured_order_without_failures),
         cmocka_unit_test(failed_server_goes_last_until_retry_after),
         cmocka_unit_test(all_failed_are_all_tried_in_order),
+        cmocka_unit_test(empty_or_cut_record_is_no_failure),
         cmocka_unit_test(failure_in_the_future_is_ignored),
         cmocka_unit_test(off_or_single_server_writes_nothing),
         cmocka_unit_test(unusable_state_dir_keeps_the_configured_order),
