@@ -93,7 +93,7 @@ clean: clean-deb
 # loopback, written to docs/performance.md. Not part of `make check`. Its
 # own build directory, and only the targets it needs.
 BENCH_BUILD ?= build-bench
-BENCH_TARGETS = pam_fac bench_login bench_dlopen curl_timing_shim pam_ossl_probe
+BENCH_TARGETS = pam_fac bench_login bench_dlopen curl_timing_shim pam_curl_floor
 .PHONY: bench clean-bench
 bench: deps
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo

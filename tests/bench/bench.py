@@ -269,18 +269,19 @@ class DeadServer:
 
 # ------------------------------------------------------------------ bench
 
-# The per-process clients of figures 1, 4 and 5. "login" is the product;
-# "curl" the reference; "floor" the least a libcurl PAM module does for the
-# same check (pam_curl_floor.c); "static" and "probe" measure what the
-# recommended module changes would give (see the report's analysis).
+# The per-process clients. "login" is the product; "floor" the least a
+# libcurl PAM module does for the same check (pam_curl_floor.c), the
+# reference of the targets; "curl" the command-line tool making the same
+# request, a second reference; "permit" pam_permit alone; "exempt" pam_fac
+# letting the login through without a request, then pam_permit.
 LABELS = {
-    "login": "login through PAM, pam_fac.so",
+    "login": "pam_fac.so",
+    "floor": "pam_curl_floor.so (the floor)",
     "curl": "curl tool, the same request",
-    "floor": "login, pam_curl_floor.so (C, libcurl linked, the request and nothing else)",
-    "static": "login, pam_fac.so relinked with -static-libstdc++ -static-libgcc",
-    "probe": "login, pam_ossl_probe.so (C, libssl only, no libcurl)",
-    "permit": "login, pam_permit.so (no network)",
+    "permit": "pam_permit.so alone",
+    "exempt": "pam_fac.so (no request: trusted_networks) + pam_permit.so",
 }
+USER_AGENT = "pam_fac/0.1.0"
 
 
 class Bench:
@@ -291,9 +292,8 @@ class Bench:
         self.login_bin = os.path.join(self.build, "tests/bench/bench_login")
         self.dlopen_bin = os.path.join(self.build, "tests/bench/bench_dlopen")
         self.shim = os.path.join(self.build, "tests/bench/libcurl_timing_shim.so")
-        self.probe_module = os.path.join(self.build, "tests/bench/pam_ossl_probe.so")
         self.floor_module = os.path.join(self.build, "tests/bench/pam_curl_floor.so")
-        for path in (self.module, self.login_bin, self.dlopen_bin, self.shim):
+        for path in (self.module, self.login_bin, self.dlopen_bin, self.shim, self.floor_module):
             if not os.path.exists(path):
                 raise SystemExit(f"bench: {path} is missing; build {self.build} first")
         self.dir = tempfile.mkdtemp(prefix="pamfac-bench-")
@@ -302,7 +302,6 @@ class Bench:
         self.confdir = os.path.join(self.dir, "pam.d")
         os.mkdir(self.confdir)
         os.mkdir(os.path.join(self.dir, "unloading"))
-        self.static_module = None
         self.unloading_module = None
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("LD_PRELOAD", "PAM_WRAPPER", "SSLKEYLOGFILE")}
@@ -344,27 +343,13 @@ class Bench:
         self.conf("exempt", f"server = {self.fac.url}\n{base}trusted_networks = 192.0.2.0/24\n"
                             f"state_dir = {self.dir}/state-exempt\n")
         self.stack("exempt", f"{self.module} conf={self.dir}/exempt.conf", "pam_permit.so")
-        self.static_module = self.relink("pam_fac_static.so", "-static-libstdc++ -static-libgcc")
-        self.unloading_module = self.relink("unloading/pam_fac.so", "", without="-Wl,-z,nodelete")
+        self.unloading_module = self.relink("unloading/pam_fac.so", without="-Wl,-z,nodelete")
         if self.unloading_module:
             self.stack("code-unloading", f"{self.unloading_module} conf={self.dir}/code.conf")
         else:
             self.results["notes"].append("the relink without -z nodelete failed; figure 7 has no comparison")
-        if self.static_module:
-            self.stack("code-static", f"{self.static_module} conf={self.dir}/code.conf")
-        else:
-            self.results["notes"].append("the -static-libstdc++ relink failed; its rows are missing")
-        if os.path.exists(self.floor_module):
-            self.stack("code-floor", f"{self.floor_module} url={self.fac.url} ca={self.ca} user={API_USER} key={API_KEY}")
-        else:
-            self.floor_module = None
-            self.results["notes"].append("pam_curl_floor.so was not built; its rows are missing")
-        if os.path.exists(self.probe_module):
-            self.stack("code-probe", f"{self.probe_module} host=127.0.0.1 port={self.fac.port} ca={self.ca} "
-                                     f"user={API_USER} key={API_KEY}")
-        else:
-            self.probe_module = None
-            self.results["notes"].append("pam_ossl_probe.so was not built (no OpenSSL headers); its rows are missing")
+        self.stack("code-floor", f"{self.floor_module} url={self.fac.url} ca={self.ca} user={API_USER} "
+                                 f"key={API_KEY} agent={USER_AGENT}")
 
     def conf(self, name, text):
         path = os.path.join(self.dir, f"{name}.conf")
@@ -378,9 +363,9 @@ class Bench:
         with open(os.path.join(self.confdir, service), "w") as f:
             f.write("".join(f"auth required {line}\n" for line in lines))
 
-    def relink(self, name, flags, without=None):
+    def relink(self, name, without):
         """pam_fac.so linked again from the same objects into the temp dir
-        as `name`, with `flags` added and the option `without` left out."""
+        as `name`, with the option `without` left out."""
         link = os.path.join(self.build, "pam_fac/CMakeFiles/pam_fac.dir/link.txt")
         try:
             with open(link) as f:
@@ -388,11 +373,9 @@ class Bench:
         except OSError:
             return None
         out = os.path.join(self.dir, name)
-        if " -o pam_fac.so " not in command or (without and f" {without} " not in command):
+        if " -o pam_fac.so " not in command or f" {without} " not in command:
             return None
-        if without:
-            command = command.replace(f" {without} ", " ")
-        command = command.replace(" -o pam_fac.so ", f" {flags} -o {out} ")
+        command = command.replace(f" {without} ", " ").replace(" -o pam_fac.so ", f" -o {out} ")
         res = subprocess.run(command, shell=True, cwd=os.path.join(self.build, "pam_fac"),
                              capture_output=True, text=True)
         return out if res.returncode == 0 and os.path.exists(out) else None
@@ -418,17 +401,8 @@ class Bench:
                 "-H", "Accept: application/json", "-H", "Content-Type: application/json", "-H", "Expect:",
                 "--data-binary", body, (sim or self.fac).url + "/api/v1/auth/"]
 
-    def variants(self, with_permit=False):
-        names = ["login", "curl"]
-        if self.floor_module:
-            names.append("floor")
-        if self.static_module:
-            names.append("static")
-        if self.probe_module:
-            names.append("probe")
-        if with_permit:
-            names.append("permit")
-        return names
+    def variants(self):
+        return ["login", "floor", "curl"]
 
     def argv(self, name, code=None, service="code"):
         """The command line of one client. service: "code", or "code10"
@@ -436,20 +410,16 @@ class Bench:
         answers = [code or totp(SECRET)]
         if name == "login":
             return self.login_argv(service, answers=answers)
+        if name == "floor":
+            return self.login_argv("code-floor", answers=answers)
         if name == "curl":
             return self.curl_argv(answers[0], self.fac, 10 if service == "code10" else 3)
-        if name == "static":
-            return self.login_argv(f"{service}-static", answers=answers)
-        if name == "probe":
-            return self.login_argv(f"{service}-probe", answers=answers)
-        if name == "floor":
-            return self.login_argv(f"{service}-floor", answers=answers)
-        if name == "permit":
-            return self.login_argv("permit", answers=[])
+        if name in ("permit", "exempt"):
+            return self.login_argv(name, answers=[])
         raise ValueError(name)
 
     def check_same_request(self):
-        """The module's request and curl's must be the same request."""
+        """The module's request, the floor's and curl's must be the same."""
         self.fac.reset()
         code = totp(SECRET)
         for name in self.variants():
@@ -457,12 +427,11 @@ class Bench:
             if not res.ok:
                 raise SystemExit(f"bench: warm-up {name} failed (exit {res.status}); see {self.dir}")
         entries = self.fac.requests()
-        module, tool = entries[0], entries[1]
-        same = {k: module[k] == tool[k] for k in ("method", "path", "api_user", "content_type", "body_b64",
-                                                    "status", "user_agent")}
-        self.results["same_request"] = {"equal": same, "body": base64.b64decode(module["body_b64"]).decode()}
+        keys = ("method", "path", "api_user", "content_type", "body_b64", "status", "user_agent")
+        same = {k: all(e[k] == entries[0][k] for e in entries[1:3]) for k in keys}
+        self.results["same_request"] = {"equal": same, "body": base64.b64decode(entries[0]["body_b64"]).decode()}
         if not all(same.values()):
-            log(f"warning: module and curl requests differ: {same}")
+            raise SystemExit(f"bench: the module's, the floor's and curl's requests differ: {same}")
 
     # ---- figure 1
 
@@ -487,7 +456,7 @@ class Bench:
                         raise SystemExit(f"bench: figure 1 {name} failed (exit {res.status})")
                     this[name].append(res)
                 for n in names:  # the runs of one set are adjacent in time: a paired ratio
-                    pairs.setdefault(n, []).append(this[n][-1].seconds / this["curl"][-1].seconds)
+                    pairs.setdefault(n, []).append(this[n][-1].seconds / this["floor"][-1].seconds)
             for n in names:
                 runs[n] += this[n]
             round_medians.append({n: med([x.seconds for x in this[n]]) for n in names})
@@ -516,38 +485,33 @@ class Bench:
         shim_out = os.path.join(self.dir, "shim.out")
         env = dict(self.env, LD_PRELOAD=self.shim, BENCH_SHIM_OUT=shim_out)
         marks_file = os.path.join(self.dir, "marks.out")
-        rows = {"login": [], "curl": []}
+        services = {"login": "code", "floor": "code-floor"}
+        rows = {name: [] for name in services}
         self.fac.reset()
         for _ in range(n):
-            for name in ("login", "curl"):
+            for name, service in services.items():
                 if os.path.exists(shim_out):
                     os.remove(shim_out)
-                argv = self.login_argv("code", marks=True) if name == "login" else self.curl_argv()
                 t0 = time.time()
-                res = run_timed(argv, env, capture=marks_file if name == "login" else None)
+                res = run_timed(self.login_argv(service, marks=True), env, capture=marks_file)
                 t1 = t0 + res.seconds
                 if not res.ok:
                     raise SystemExit(f"bench: figure 2 {name} failed (exit {res.status})")
                 s = self.read_shim(shim_out)
                 g, p = s["global_init"], s["perform"]
-                row = {"total": res.seconds,
-                       "global_init": g["end"] - g["start"],
-                       "connect": p["connect"] / 1e6,
-                       "tls": (p["appconnect"] - p["connect"]) / 1e6,
-                       "request": (p["total"] - p["appconnect"]) / 1e6,
-                       "perform_other": (p["end"] - p["start"]) - p["total"] / 1e6,
-                       "between": p["start"] - g["end"]}
-                if name == "login":
-                    m = login_marks(res.stdout)[0]
-                    row.update(start_to_main=m["main"] - t0,
-                               pam_start=m["started"] - m["main"],
-                               auth_before_curl=g["start"] - m["started"],
-                               auth_after_curl=m["authenticated"] - p["end"],
-                               end_and_exit=t1 - m["authenticated"])
-                else:
-                    row.update(start_to_global_init=g["start"] - t0,
-                               end_and_exit=t1 - p["end"])
-                rows[name].append(row)
+                m = login_marks(res.stdout)[0]
+                rows[name].append({"total": res.seconds,
+                                   "start_to_main": m["main"] - t0,
+                                   "pam_start": m["started"] - m["main"],
+                                   "auth_before_curl": g["start"] - m["started"],
+                                   "global_init": g["end"] - g["start"],
+                                   "between": p["start"] - g["end"],
+                                   "connect": p["connect"] / 1e6,
+                                   "tls": (p["appconnect"] - p["connect"]) / 1e6,
+                                   "request": (p["total"] - p["appconnect"]) / 1e6,
+                                   "perform_other": (p["end"] - p["start"]) - p["total"] / 1e6,
+                                   "auth_after_curl": m["authenticated"] - p["end"],
+                                   "end_and_exit": t1 - m["authenticated"]})
         self.results["fig2_phases"] = rows
 
     def callgrind(self, name, argv):
@@ -591,13 +555,13 @@ class Bench:
         for name in self.variants():
             total, costs = self.callgrind(name, self.argv(name, code))
             out["totals"][name] = total
-            if name in ("login", "curl"):
+            if name in ("login", "floor"):
                 out[name] = {"total": total,
                              "ld_startup": get(costs, "_dl_start"),
                              "pam_start": get(costs, "pam_start_confdir"),
-                             "dlopen": get(costs, "dlopen@@GLIBC_2.34", "dlopen"),
                              "pam_authenticate": get(costs, "pam_authenticate"),
                              "pam_sm_authenticate": get(costs, "pam_sm_authenticate"),
+                             "load_libcurl": get(costs, "pamfac::curl_library"),
                              "load_config": get(costs, "pamfac::load_config"),
                              "pam_end": get(costs, "pam_end"),
                              "curl_global_init": get(costs, "curl_global_init_mem", "curl_global_init"),
@@ -605,21 +569,24 @@ class Bench:
                              "SSL_CTX_new": get(costs, "SSL_CTX_new_ex", "SSL_CTX_new"),
                              "SSL_handshake": get(costs, "SSL_do_handshake", "SSL_connect"),
                              "exit": get(costs, "exit", "__run_exit_handlers")}
-        probes = [("libssl.so.3 (OpenSSL: libssl, libcrypto)", ["libssl.so.3"]),
-                  (f"libcurl.so.4 (and the {len(self.curl_tree())} libraries it needs, OpenSSL among them)",
-                   ["libcurl.so.4"]),
-                  (LAZY_CURL, ["-lazy", "libcurl.so.4"]),
+        probes = [("libcurl.so.4 and the libraries it needs, RTLD_LAZY (as pam_fac.so loads it "
+                   "at its first request)", ["-lazy", "libcurl.so.4"]),
+                  ("libcurl.so.4 and the libraries it needs, RTLD_NOW (as libpam loads it with "
+                   "pam_curl_floor.so)", ["libcurl.so.4"]),
                   ("libstdc++.so.6 (with libm, libgcc_s)", ["libstdc++.so.6"]),
-                  ("pam_fac.so (all of the above and the module)", [self.module])]
-        if self.static_module:
-            probes.append(("pam_fac_static.so (pam_fac.so relinked with -static-libstdc++ -static-libgcc)",
-                           [self.static_module]))
-        if self.probe_module:
-            probes.append(("pam_ossl_probe.so (libssl only)", [self.probe_module]))
+                  ("pam_fac.so (the module and the C++ runtime; no libcurl)", [self.module]),
+                  ("pam_curl_floor.so (the module and libcurl's tree)", [self.floor_module])]
         out["dlopen"] = {}
         for label, libs in probes:
             _, costs = self.callgrind("dlopen", [self.dlopen_bin] + libs)
             out["dlopen"][label] = get(costs, "dlopen@@GLIBC_2.34", "dlopen")
+        # The C++ runtime's load in wall time: bench_dlopen with and without it.
+        n = 50 if self.quick else 200
+        times = {"none": [], "libstdc++": []}
+        for _ in range(n):
+            for name, libs in (("none", []), ("libstdc++", ["libstdc++.so.6"])):
+                times[name].append(run_timed([self.dlopen_bin] + libs, self.env).seconds)
+        out["cxx_runtime_ms"] = (med(times["libstdc++"]) - med(times["none"])) * 1000
         self.results["fig2_callgrind"] = out
         perf = (subprocess.run(["perf", "stat", "-x,", "-e", "instructions", "true"], capture_output=True, text=True)
                 if shutil.which("perf") else None)
@@ -683,7 +650,7 @@ class Bench:
     def fig4(self):
         count = 200
         rounds = 2 if self.quick else 4
-        names = [n for n in self.variants() if n != "static"]
+        names = self.variants()
         log(f"figure 4: {rounds} rounds of {count} concurrent runs of {', '.join(names)}")
         self.results["fig4"] = self.fig4_bursts(self.fac, "code", names, rounds, count)
         log("figure 4: one burst each of login and curl with a 10 s connect timeout")
@@ -704,8 +671,8 @@ class Bench:
                 names.append(name)
         return names
 
-    def smaps_groups(self, path):
-        """Resident KiB of one process by group of mappings."""
+    def smaps_groups(self, path, field):
+        """KiB of `field` (Rss, Private_Dirty) of one process by group of mappings."""
         curl_deps = {n for n in self.curl_tree() if not n.startswith(("libssl", "libcrypto"))}
         groups = {}
         name = None
@@ -715,7 +682,7 @@ class Bench:
                 if m:
                     name = os.path.basename(m.group(1)) if m.group(1) else "[anon]"
                     continue
-                if not line.startswith("Rss:"):
+                if not line.startswith(field + ":"):
                     continue
                 kib = int(line.split()[1])
                 if name.startswith(("libssl.so", "libcrypto.so")):
@@ -724,11 +691,9 @@ class Bench:
                     g = "libcurl"
                 elif any(name.startswith(d) for d in curl_deps):
                     g = f"libcurl's {len(curl_deps)} other libraries (gnutls via librtmp, krb5, ldap, ssh2, ...)"
-                elif name.startswith(("libstdc++", "libgcc_s")):
-                    g = "C++ runtime (libstdc++, libgcc_s)"
-                elif name.startswith("libm.so"):
-                    g = "libm"
-                elif name.startswith(("pam_fac", "pam_ossl_probe")):
+                elif name.startswith(("libstdc++", "libgcc_s", "libm.so")):
+                    g = "C++ runtime (libstdc++, libgcc_s, libm)"
+                elif name.startswith(("pam_fac", "pam_curl_floor")):
                     g = "the module itself"
                 elif name in ("[heap]", "[anon]"):
                     g = "heap and anonymous memory"
@@ -736,6 +701,19 @@ class Bench:
                     g = "the rest (program, libc, ld.so, libpam, stack)"
                 groups[g] = groups.get(g, 0) + kib
         return groups
+
+    def private_dirty(self, name):
+        """Private_Dirty KiB (smaps_rollup) of one login right after
+        pam_authenticate, and the smaps copy it came with."""
+        path = os.path.join(self.dir, f"smaps.{name}")
+        argv = self.argv(name)
+        argv[1:1] = ["-m", path]
+        res = run_timed(argv, self.env)
+        if not res.ok:
+            raise SystemExit(f"bench: figure 5 {name} failed (exit {res.status})")
+        with open(path + ".rollup") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("Private_Dirty:"))
+        return kib, path
 
     def maxrss(self, argv, figure):
         """Peak RSS (KiB) of one run. GNU time forks from a small process, so
@@ -750,22 +728,20 @@ class Bench:
 
     def fig5(self):
         n = 5 if self.quick else 11
-        names = self.variants(with_permit=True)
-        log(f"figure 5: peak RSS, {n} runs each of {', '.join(names)}")
-
+        logins = ["login", "floor", "permit"]
+        log(f"figure 5: private dirty memory and peak RSS, {n} runs each")
         self.fac.reset()
-        rss = {name: [] for name in names}
-        for _ in range(n):
-            for name in names:
-                rss[name].append(self.maxrss(self.argv(name), "figure 5"))
+        dirty = {name: [] for name in logins}
+        rss = {name: [] for name in logins + ["curl"]}
         groups = {}
-        for name in [n for n in ("login", "static", "probe", "permit") if n in names]:
-            path = os.path.join(self.dir, f"smaps.{name}")
-            argv = self.argv(name)
-            argv[1:1] = ["-m", path]
-            run_timed(argv, self.env)
-            groups[name] = self.smaps_groups(path)
-        self.results["fig5"] = {"rss": rss, "groups": groups}
+        for _ in range(n):
+            for name in logins:
+                kib, path = self.private_dirty(name)
+                dirty[name].append(kib)
+                groups[name] = self.smaps_groups(path, "Private_Dirty")
+            for name in rss:
+                rss[name].append(self.maxrss(self.argv(name), "figure 5"))
+        self.results["fig5"] = {"dirty": dirty, "rss": rss, "groups": groups}
 
     # ---- figure 6
 
@@ -867,16 +843,28 @@ class Bench:
         self.fac.reset()
         for _ in range(n):
             for name, row in rows.items():
-                argv = self.login_argv(name, answers=[])
+                argv = self.argv(name)
                 res = run_timed(argv, self.env)
                 if not res.ok:
                     raise SystemExit(f"bench: figure 8 {name} failed (exit {res.status})")
                 row["seconds"].append(res.seconds)
                 row["cpu"].append(res.cpu)
                 row["rss"].append(self.maxrss(argv, "figure 8"))
+        for name, row in rows.items():
+            row["instructions"], _ = self.callgrind(name, self.argv(name))
+            row["libcurl_mapped"] = self.maps_libcurl(name)
         if self.fac.requests():
             raise SystemExit("bench: figure 8's exempt login sent a request")
         self.results["fig8"] = rows
+
+    def maps_libcurl(self, name):
+        """Whether libcurl was mapped in the login process after pam_authenticate."""
+        path = os.path.join(self.dir, f"smaps8.{name}")
+        argv = self.argv(name)
+        argv[1:1] = ["-m", path]
+        run_timed(argv, self.env)
+        with open(path) as f:
+            return "libcurl.so" in f.read()
 
     # ---- context
 
@@ -918,8 +906,6 @@ class Bench:
 
 # ----------------------------------------------------------------- report
 
-MB6_KIB = 6e6 / 1024  # the target's "6 MB", read strictly: 6,000,000 bytes = 5859 KiB
-
 
 def verdict(ok):
     return "**met**" if ok else "**missed**"
@@ -933,70 +919,106 @@ def mib(kib):
     return f"{kib / 1024:.2f}"
 
 
-def report(res):
-    m = res["machine"]
-    f1, f3, f4, f5, f6 = res["fig1"], res["fig3"], res["fig4"], res["fig5"], res["fig6"]
-    ph, cg = res["fig2_phases"], res["fig2_callgrind"]
-    lines = []
-    add = lines.append
+class Derived:
+    """The numbers the targets are about, computed once from the results."""
 
-    # ---- the numbers the targets are about
-    sec = f1["seconds"]
-    ratio1 = {n: med(sec[n]) / med(sec["curl"]) for n in f1["names"]}
-    round_ratio = {n: [r[n] / r["curl"] for r in f1["round_medians"]] for n in f1["names"]}
-    normal = med(f3["normal"])
-    first_x = (med(f3["first"]) - f3["connect_timeout"]) / normal
-    later_x = med(f3["later"]) / normal
-    rss = f5["rss"]
-    rss_add = {n: med(rss[n]) - med(rss["permit"]) for n in rss}
-    tp = {n: med([r["throughput"] for r in f4[n]]) for n in f4}
-    tp_ratio = {n: tp[n] / tp["curl"] for n in tp}
-    tp_round = [a["throughput"] / b["throughput"] for a, b in zip(f4["login"], f4["curl"])]
-    ok4 = sum(r["ok"] for r in f4["login"])
-    n4 = sum(r["n"] for r in f4["login"])
-    ftc_rand = [x["latency"] for x in f6["ftc_random"]]
-    ftc_after = [x["latency"] for x in f6["ftc_after_poll"]]
-    ftc_all = ftc_rand + ftc_after
+    def __init__(self, res):
+        f1, f3, f4, f5, f8 = res["fig1"], res["fig3"], res["fig4"], res["fig5"], res["fig8"]
+        cg = res["fig2_callgrind"]
+        sec = f1["seconds"]
+        self.wall = {n: med(sec[n]) / med(sec["floor"]) for n in f1["names"]}
+        self.wall_rounds = {n: [r[n] / r["floor"] for r in f1["round_medians"]] for n in f1["names"]}
+        self.cpu = {n: med(f1["cpu"][n]) / med(f1["cpu"]["floor"]) for n in f1["names"]}
+        self.instr = {n: cg["totals"][n] / cg["totals"]["floor"] for n in cg["totals"]}
+        self.normal = med(f3["normal"])
+        self.first_x = (med(f3["first"]) - f3["connect_timeout"]) / self.normal
+        self.later_x = med(f3["later"]) / self.normal
+        tp = {n: med([r["throughput"] for r in f4[n]]) for n in f4}
+        self.tp = tp
+        self.tp_floor = tp["login"] / tp["floor"]
+        self.tp_curl = tp["login"] / tp["curl"]
+        self.tp_floor_rounds = [a["throughput"] / b["throughput"] for a, b in zip(f4["login"], f4["floor"])]
+        self.tp_curl_rounds = [a["throughput"] / b["throughput"] for a, b in zip(f4["login"], f4["curl"])]
+        self.ok4 = sum(r["ok"] for r in f4["login"])
+        self.n4 = sum(r["n"] for r in f4["login"])
+        dirty = f5["dirty"]
+        self.dirty_added = {n: med(dirty[n]) - med(dirty["permit"]) for n in ("login", "floor")}
+        self.dirty_ratio = self.dirty_added["login"] / self.dirty_added["floor"]
+        rss = f5["rss"]
+        self.rss_added = {n: med(rss[n]) - med(rss["permit"]) for n in rss if n != "permit"}
+        self.exempt_instr = f8["exempt"]["instructions"] - f8["permit"]["instructions"]
+        self.exempt_rss = med(f8["exempt"]["rss"]) - med(f8["permit"]["rss"])
+        L, F = cg["login"], cg["floor"]
+        self.own = L["pam_sm_authenticate"] - L["load_libcurl"] - L["curl_easy_perform"]
+        self.floor_own = F["pam_sm_authenticate"] - F["curl_global_init"] - F["curl_easy_perform"]
 
-    targets = [
-        ("1", "one code check: login through PAM / curl (wall time)", f"{ratio1['login']:.2f}",
-         f"{min(round_ratio['login']):.2f}–{max(round_ratio['login']):.2f}", "≤ 1.10", ratio1["login"] <= 1.10),
-        ("3a", "failover, first login: (time − connect_timeout) in normal logins", f"{first_x:.2f}",
-         f"{(min(f3['first']) - 1) / normal:.2f}–{(max(f3['first']) - 1) / normal:.2f}", "≤ 1.5", first_x <= 1.5),
-        ("3b", "failover, following logins in normal logins", f"{later_x:.2f}",
-         f"{percentile(f3['later'], 10) / normal:.2f}–{percentile(f3['later'], 90) / normal:.2f}", "≤ 1.2",
-         later_x <= 1.2),
-        ("4a", "200 concurrent logins: succeeded", f"{ok4}/{n4}", f"{len(f4['login'])} bursts", "all", ok4 == n4),
-        ("4b", "200 concurrent logins: throughput / curl's", f"{tp_ratio['login']:.2f}",
-         f"{min(tp_round):.2f}–{max(tp_round):.2f}", "≥ 0.8", tp_ratio["login"] >= 0.8),
-        ("5", "peak RSS added by pam_fac to a login (MiB)", mib(rss_add["login"]),
-         f"{mib(min(rss['login']) - max(rss['permit']))}–{mib(max(rss['login']) - min(rss['permit']))}",
-         "≤ 6 MB (5.72 MiB)", rss_add["login"] <= MB6_KIB),
+
+def targets(res, d):
+    f3, f6 = res["fig3"], res["fig6"]
+    ftc_all = [x["latency"] for x in f6["ftc_random"] + f6["ftc_after_poll"]]
+    rr = d.wall_rounds["login"]
+    return [
+        ("1a", "one code check: pam_fac / floor, instructions (callgrind)", f"{d.instr['login']:.3f}",
+         "deterministic", "≤ 1.05", d.instr["login"] <= 1.05),
+        ("1b", "one code check: pam_fac / floor, wall time", f"{d.wall['login']:.2f}",
+         f"{min(rr):.2f}–{max(rr):.2f}", "≤ 1.05", d.wall["login"] <= 1.05),
+        ("3a", "failover, first login: (time − connect_timeout) in normal logins", f"{d.first_x:.2f}",
+         f"{(min(f3['first']) - 1) / d.normal:.2f}–{(max(f3['first']) - 1) / d.normal:.2f}", "≤ 1.5",
+         d.first_x <= 1.5),
+        ("3b", "failover, following logins in normal logins", f"{d.later_x:.2f}",
+         f"{percentile(f3['later'], 10) / d.normal:.2f}–{percentile(f3['later'], 90) / d.normal:.2f}", "≤ 1.2",
+         d.later_x <= 1.2),
+        ("4a", "200 concurrent logins: succeeded", f"{d.ok4}/{d.n4}", f"{len(res['fig4']['login'])} bursts", "all",
+         d.ok4 == d.n4),
+        ("4b", "200 concurrent logins: throughput / floor's", f"{d.tp_floor:.2f}",
+         f"{min(d.tp_floor_rounds):.2f}–{max(d.tp_floor_rounds):.2f}", "≥ 0.95", d.tp_floor >= 0.95),
+        ("4c", "200 concurrent logins: throughput / curl's", f"{d.tp_curl:.2f}",
+         f"{min(d.tp_curl_rounds):.2f}–{max(d.tp_curl_rounds):.2f}", "≥ 0.8", d.tp_curl >= 0.8),
+        ("5", "memory per login: private dirty memory added, pam_fac / floor", f"{d.dirty_ratio:.2f}",
+         f"{mib(d.dirty_added['login'])} / {mib(d.dirty_added['floor'])} MiB", "≤ 1.10", d.dirty_ratio <= 1.10),
         ("6a", "FAC push: approval → pam_authenticate returns (ms)", ms(med(f6["fac"])),
          f"{ms(min(f6['fac']))}–{ms(max(f6['fac']))}", "≤ 50 (every run)", max(f6["fac"]) <= 0.050),
         ("6b", "FTC push (poll_interval 1 s): approval → return (ms)", ms(med(ftc_all)),
          f"{ms(min(ftc_all))}–{ms(max(ftc_all))}", "≤ 1050 (every run)", max(ftc_all) <= 1.050),
+        ("8a", "login let through without a request: instructions more than pam_permit (M)",
+         mi(d.exempt_instr), "deterministic", "≤ 5", d.exempt_instr <= 5e6),
+        ("8b", "login let through without a request: peak RSS more than pam_permit (MiB)", mib(d.exempt_rss),
+         f"{mib(min(res['fig8']['exempt']['rss']) - max(res['fig8']['permit']['rss']))}–"
+         f"{mib(max(res['fig8']['exempt']['rss']) - min(res['fig8']['permit']['rss']))}", "≤ 2.5",
+         d.exempt_rss <= 2.5 * 1024),
     ]
+
+
+def report(res, d, goals):
+    m = res["machine"]
+    f1, f4, f5 = res["fig1"], res["fig4"], res["fig5"]
+    ph, cg = res["fig2_phases"], res["fig2_callgrind"]
+    lines = []
+    add = lines.append
 
     add("# pam_fac performance")
     add("")
     add("Written by `make bench` (`tests/bench/bench.py`); run it again to refresh every number here. "
         "All traffic is TLS on loopback (127.0.0.1) to the bundled FAC simulator (`tests/sim/fac_sim.py`, "
-        "Python), with the test CA of `tests/sim/make_certs.sh` (EC P-256). Every reference (curl, "
-        "pam_permit) is measured in the same run, interleaved with the login it is compared with.")
+        "Python), with the test CA of `tests/sim/make_certs.sh` (EC P-256). The reference of the targets is "
+        "**the floor**: `tests/bench/pam_curl_floor.c`, the least a PAM module built on libcurl does for a "
+        "code check (prompt for the code, one POST with libcurl linked the usual way, map 200 to "
+        "PAM_SUCCESS; no config, no failover, no logging, no wiping). The curl tool making the same request "
+        "is a second reference, and pam_permit the baseline of a login that needs no request. Every "
+        "reference is measured in the same run, interleaved with the login it is compared with.")
     add("")
     add("## Machine and versions")
     add("")
     add(f"- {m['date']}; Debian {m['os']}, kernel {m['kernel']}, glibc {m['glibc']}")
     add(f"- CPU: {m['cpu']}, nproc = {m['nproc']}. Load average (1 min) {res['machine_before']['load'][0]:.2f} "
-        f"at the start, {m['load'][0]:.2f} at the end; other engineers' compiles share this machine, "
-        f"hence medians over repeated runs with their spread; the bench, its clients and the simulator "
-        f"run at nice {res['nice']}.")
+        f"at the start, {m['load'][0]:.2f} at the end; other work shares this machine, hence medians over "
+        f"repeated runs with their spread, and instruction counts (deterministic) next to wall times; the "
+        f"bench, its clients and the simulator run at nice {res['nice']}.")
     add(f"- pam_fac `{m['git']}`, built RelWithDebInfo in `build-bench/` ({m['gcc']})")
     add(f"- libpam {m['libpam']}, libcurl {m['libcurl']}, OpenSSL {m['openssl']}, "
         f"{m['curl'].split(' (')[0]}, Python {m['python']}, {m['valgrind']}")
     add(f"- perf: {res['perf']}; instruction counts come from valgrind's callgrind.")
-    add(f"- `make bench` took {res['seconds']:.0f} s.")
+    add(f"- `make bench` took {res['seconds']:.0f} s{' (`--quick`: fewer repetitions)' if res.get('quick') else ''}.")
     for note in res["notes"]:
         add(f"- Note: {note}")
     add("")
@@ -1004,56 +1026,53 @@ def report(res):
     add("")
     add("| # | figure | median | spread | target | |")
     add("| --- | --- | --- | --- | --- | --- |")
-    for t in targets:
+    for t in goals:
         add(f"| {t[0]} | {t[1]} | {t[2]} | {t[3]} | {t[4]} | {verdict(t[5])} |")
     add("")
     add("Spreads: for ratios, the lowest and highest per-round ratio; for times, p10–p90 of all runs; "
-        "for push latencies, min–max. The analysis of the missed targets, and of what would "
-        "meet them, is in the last section.")
+        "for push latencies, min–max. How the transport was chosen, and where the instructions of a "
+        "missed target go, is in the last section.")
     add("")
 
     # ---- figure 1
     same = res["same_request"]
+    sec, cpu = f1["seconds"], f1["cpu"]
     per_round = len(sec["login"]) // len(f1["round_medians"])
-    add("## 1. One code check: a login through PAM against the same request by curl")
+    add("## 1. One code check: pam_fac against the floor")
     add("")
     add("Method. `tests/bench/bench_login` is a PAM application in C that does one login per process, "
-        "linked with libc and libpam only: `pam_start_confdir()` reads the stack "
-        "`auth required pam_fac.so conf=...` from a temporary directory (the real libpam, no pam_wrapper, "
-        "nothing in /etc), answers the code prompt and exits; pam_fac is configured with one server, "
-        "`second_factor = code`, `ca_file` = the test CA and defaults otherwise. The reference is the "
-        "curl tool: `curl -q --http1.1 --cacert ca.pem -u apiadmin:KEY -A pam_fac/0.1.0 "
-        "-H 'Accept: application/json' -H 'Content-Type: application/json' -H 'Expect:' --data-binary BODY "
-        "https://127.0.0.1:PORT/api/v1/auth/`. The simulator's request log shows the two requests are the "
+        "linked with libc and libpam only: `pam_start_confdir()` reads the stack from a temporary directory "
+        "(the real libpam, no pam_wrapper, nothing in /etc), answers the code prompt and exits. pam_fac is "
+        "configured with one server, `second_factor = code`, `ca_file` = the test CA and defaults "
+        "otherwise; the floor gets the URL, CA file and API credentials as arguments. The curl tool runs "
+        "`curl -q --http1.1 --cacert ca.pem -u apiadmin:KEY -A pam_fac/0.1.0 -H 'Accept: application/json' "
+        "-H 'Content-Type: application/json' -H 'Expect:' --data-binary BODY "
+        "https://127.0.0.1:PORT/api/v1/auth/`. The simulator's request log shows the three requests are the "
         "same: " + ", ".join(f"{k} {'equal' if v else 'DIFFERENT'}" for k, v in same["equal"].items())
         + f" (body `{re.sub(r'[0-9]{6}', 'NNNNNN', same['body'])}`). The driver times each process from "
         f"posix_spawn to wait4; {len(f1['round_medians'])} rounds of {per_round} runs of each client, the "
-        "order rotated every time, after 2 warm-up runs each. The simulator's time per request (Python) "
-        "is in both; it is the same for both, so the ratio is fair, though it dilutes the clients' "
-        "difference. Two more rows, measured the same way in the same rounds, show what options A and "
-        "C of the analysis would give.")
+        "order rotated every time, after 2 warm-up runs each. The simulator's time per request is in every "
+        "row; it dilutes the clients' difference in wall time, which is why the instruction count "
+        "(callgrind, whole process) is a target of its own.")
     add("")
-    add("| client | median ms | p10–p90 ms | min ms | ratio to curl (medians) | per-round ratios | "
-        "CPU ms (user+sys), median | CPU ratio | minor faults |")
-    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    cpu = f1["cpu"]
+    add("| client | median ms | p10–p90 ms | wall / floor (medians) | per-round ratios | CPU ms, median | "
+        "CPU / floor | M instructions | instructions / floor | minor page faults |")
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for n in f1["names"]:
-        add(f"| {LABELS[n]} | {ms(med(sec[n]))} | {spread(sec[n])} | {ms(min(sec[n]))} | **{ratio1[n]:.2f}** | "
-            f"{min(round_ratio[n]):.2f}–{max(round_ratio[n]):.2f} | {ms(med(cpu[n]))} | "
-            f"{med(cpu[n]) / med(cpu['curl']):.2f} | {med(f1['minflt'][n]):.0f} |")
+        add(f"| {LABELS[n]} | {ms(med(sec[n]))} | {spread(sec[n])} | **{d.wall[n]:.2f}** | "
+            f"{min(d.wall_rounds[n]):.2f}–{max(d.wall_rounds[n]):.2f} | {ms(med(cpu[n]))} | {d.cpu[n]:.2f} | "
+            f"{mi(cg['totals'][n])} | **{d.instr[n]:.3f}** | {med(f1['minflt'][n]):.0f} |")
     add("")
-    add("Wall time on this shared machine is noisy (see the p10–p90 spread); the CPU time of each process "
-        "and the instruction counts of figure 2 (deterministic) say the same thing with less noise: "
-        f"login / curl = {med(cpu['login']) / med(cpu['curl']):.2f} in CPU time, "
-        f"{cg['totals']['login'] / cg['totals']['curl']:.2f} in instructions; the median of the ratios of "
-        f"runs adjacent in time (one login, one curl) is {med(f1['pair_ratios']['login']):.2f}.")
-    add("")
-    add(f"Target ≤ 1.10: {verdict(ratio1['login'] <= 1.10)}.")
+    add(f"The median of the ratios of runs adjacent in time (one pam_fac login, one floor login) is "
+        f"{med(f1['pair_ratios']['login']):.2f}. Against the curl tool, a pam_fac login takes "
+        f"{med(sec['login']) / med(sec['curl']):.2f}× the wall time and "
+        f"{cg['totals']['login'] / cg['totals']['curl']:.2f}× the instructions (curl loads libcurl's tree "
+        "at exec, with the dynamic loader's faster start-up path; a PAM module cannot).")
     add("")
 
     # ---- figure 2
-    L, C = cg["login"], cg["curl"]
-    lp, cp = ph["login"], ph["curl"]
+    L, F = cg["login"], cg["floor"]
+    lp, fp = ph["login"], ph["floor"]
 
     def pm(rows, key):
         vals = [r[key] for r in rows if key in r]
@@ -1062,69 +1081,65 @@ def report(res):
     add("## 2. Where the time and the instructions of one login go")
     add("")
     add(f"Wall time by phase, median of {len(lp)} runs each. bench_login's `-t` marks (CLOCK_REALTIME at "
-        "main, after pam_start, after pam_authenticate) split the login; libcurl's calls, in both "
-        "processes, are timed by `tests/bench/curl_timing_shim.so`, an LD_PRELOAD library that wraps "
-        "curl_global_init and curl_easy_perform and reads CURLINFO_*_TIME_T. Only this table uses the shim.")
+        "main, after pam_start, after pam_authenticate) split the login; libcurl's calls are timed by "
+        "`tests/bench/curl_timing_shim.so`, an LD_PRELOAD library that wraps curl_global_init(_mem) and "
+        "curl_easy_perform (and dlsym, to follow pam_fac's dlopen()ed libcurl) and reads "
+        "CURLINFO_*_TIME_T. Only this table uses the shim.")
     add("")
-    add("| phase | login ms | curl ms |")
+    add("| phase | pam_fac ms | floor ms |")
     add("| --- | --- | --- |")
-    add(f"| process start: exec, the program's own libraries (curl's include libcurl and its tree), "
-        f"to main (login) / to curl_global_init (curl) | {pm(lp, 'start_to_main')} | {pm(cp, 'start_to_global_init')} |")
-    add(f"| pam_start: libpam reads the stack and **dlopens pam_fac.so, libstdc++, libcurl and its "
-        f"tree** | {pm(lp, 'pam_start')} | (in process start) |")
-    add(f"| pam_authenticate up to curl_global_init: config file, state_dir, prompt | "
-        f"{pm(lp, 'auth_before_curl')} | — |")
-    add(f"| curl_global_init (OpenSSL initialisation) | {pm(lp, 'global_init')} | {pm(cp, 'global_init')} |")
-    add(f"| from there to curl_easy_perform | {pm(lp, 'between')} | {pm(cp, 'between')} |")
-    add(f"| TCP connect | {pm(lp, 'connect')} | {pm(cp, 'connect')} |")
-    add(f"| TLS: SSL_CTX, CA file, handshake | {pm(lp, 'tls')} | {pm(cp, 'tls')} |")
-    add(f"| request and answer | {pm(lp, 'request')} | {pm(cp, 'request')} |")
-    add(f"| rest of curl_easy_perform (handle set-up, close) | {pm(lp, 'perform_other')} | {pm(cp, 'perform_other')} |")
-    add(f"| after curl_easy_perform until pam_authenticate returns (verdict, syslog line) | "
-        f"{pm(lp, 'auth_after_curl')} | — |")
-    add(f"| pam_end, exit (OpenSSL's atexit clean-up), reaping | {pm(lp, 'end_and_exit')} | {pm(cp, 'end_and_exit')} |")
-    add(f"| **total** (with the shim) | **{pm(lp, 'total')}** | **{pm(cp, 'total')}** |")
+    for key, label in (
+            ("start_to_main", "process start: exec, bench_login's libraries, to main"),
+            ("pam_start", "pam_start: libpam reads the stack and dlopen()s the module (the floor's brings "
+                          "libcurl's tree; pam_fac's only the C++ runtime)"),
+            ("auth_before_curl", "pam_authenticate up to curl_global_init: prompt; pam_fac: config file, "
+                                 "state_dir, **dlopen of libcurl's tree**"),
+            ("global_init", "curl_global_init (OpenSSL initialisation)"),
+            ("between", "from there to curl_easy_perform (handle and options)"),
+            ("connect", "TCP connect"),
+            ("tls", "TLS: SSL_CTX, CA file, handshake"),
+            ("request", "request and answer"),
+            ("perform_other", "rest of curl_easy_perform (handle set-up, close)"),
+            ("auth_after_curl", "after curl_easy_perform until pam_authenticate returns (verdict; pam_fac: "
+                                "syslog line, wiping)"),
+            ("end_and_exit", "pam_end, exit (OpenSSL's atexit clean-up), reaping")):
+        add(f"| {label} | {pm(lp, key)} | {pm(fp, key)} |")
+    add(f"| **total** (with the shim) | **{pm(lp, 'total')}** | **{pm(fp, 'total')}** |")
     add("")
-    own = L["pam_sm_authenticate"] - L["curl_easy_perform"] - L["curl_global_init"]
     add("Instructions, callgrind (one run each; deterministic to within a few thousand), inclusive counts:")
     add("")
-    add("| part | login M instr. | curl M instr. |")
-    add("| --- | --- | --- |")
-    add(f"| **whole process** | **{mi(L['total'])}** | **{mi(C['total'])}** |")
-    add(f"| dynamic loader at exec (`_dl_start`) | {mi(L['ld_startup'])} | {mi(C['ld_startup'])} |")
-    add(f"| pam_start_confdir | {mi(L['pam_start'])} | — |")
-    add(f"| — of which dlopen of pam_fac.so and everything it needs | {mi(L['dlopen'])} | — |")
-    add(f"| pam_authenticate | {mi(L['pam_authenticate'])} | — |")
-    add(f"| — curl_global_init | {mi(L['curl_global_init'])} | {mi(C['curl_global_init'])} |")
-    add(f"| — curl_easy_perform (connect, TLS, request) | {mi(L['curl_easy_perform'])} | {mi(C['curl_easy_perform'])} |")
-    add(f"| —— of which SSL_CTX_new (OpenSSL 3 context, providers) | {mi(L['SSL_CTX_new'])} | {mi(C['SSL_CTX_new'])} |")
-    add(f"| —— of which SSL_do_handshake | {mi(L['SSL_handshake'])} | {mi(C['SSL_handshake'])} |")
-    add(f"| — pam_fac's own code (pam_sm_authenticate minus the two libcurl calls) | {mi(own)} | — |")
-    add(f"| —— of which reading the config (pamfac::load_config) | {mi(L['load_config'])} | — |")
-    add(f"| pam_end | {mi(L['pam_end'])} | — |")
-    add(f"| exit handlers | {mi(L['exit'])} | {mi(C['exit'])} |")
+    add("| part | pam_fac M instr. | floor M instr. | difference |")
+    add("| --- | --- | --- | --- |")
+
+    def row(label, a, b):
+        add(f"| {label} | {mi(a)} | {mi(b)} | {(a - b) / 1e6:+.2f} |")
+
+    row("**whole process**", L["total"], F["total"])
+    row("dynamic loader at exec (`_dl_start`)", L["ld_startup"], F["ld_startup"])
+    row("pam_start_confdir (reads the stack, dlopen()s the module)", L["pam_start"], F["pam_start"])
+    row("pam_authenticate", L["pam_authenticate"], F["pam_authenticate"])
+    row("— loading libcurl: dlopen (RTLD_LAZY), dlsym, curl_global_init_mem (pam_fac) / "
+        "curl_global_init (floor)", L["load_libcurl"], F["curl_global_init"])
+    row("— curl_easy_perform (connect, TLS, request)", L["curl_easy_perform"], F["curl_easy_perform"])
+    row("—— of which SSL_CTX_new (OpenSSL 3 context, providers)", L["SSL_CTX_new"], F["SSL_CTX_new"])
+    row("—— of which SSL_do_handshake", L["SSL_handshake"], F["SSL_handshake"])
+    row("— the module's own code (pam_sm_authenticate minus the two rows above)", d.own, d.floor_own)
+    row("—— of which reading the config (pamfac::load_config)", L["load_config"], 0)
+    row("pam_end", L["pam_end"], F["pam_end"])
+    row("exit handlers", L["exit"], F["exit"])
     add("")
-    add("Whole-process totals of the other clients of figure 1: "
-        + ", ".join(f"{LABELS[n]}: {mi(v)} M" for n, v in cg["totals"].items() if n not in ("login", "curl"))
-        + ".")
-    add("")
-    add("What loading costs by itself (`tests/bench/bench_dlopen`, linked with libpam like bench_login, "
-        "`dlopen(RTLD_NOW | RTLD_LOCAL)` as libpam loads a module; inclusive instructions of dlopen):")
+    add("What loading costs by itself (`tests/bench/bench_dlopen`, linked with libpam like bench_login; "
+        "inclusive instructions of dlopen, `RTLD_NOW | RTLD_LOCAL` as libpam loads a module unless said):")
     add("")
     add("| dlopen of | M instr. |")
     add("| --- | --- |")
     for k, v in cg["dlopen"].items():
         add(f"| {k} | {mi(v)} |")
     add("")
-    add("What is ours: pam_fac's own code executes "
-        f"{mi(own)} M instructions ({own / L['total'] * 100:.1f} % of the login), the network part is "
-        f"libcurl's and the same as curl's to within {abs(L['curl_easy_perform'] - C['curl_easy_perform']) / 1e6:.2f} M. "
-        f"The login's {mi(L['total'] - C['total'])} M instructions more than curl are loading: "
-        f"libpam's dlopen of pam_fac.so costs {mi(L['dlopen'])} M where curl's dynamic loader needs "
-        f"{mi(C['ld_startup'])} M at exec for the same libcurl tree.")
-    add("")
 
     # ---- figure 3
+    f3 = res["fig3"]
+    normal, first_x, later_x = d.normal, d.first_x, d.later_x
     add("## 3. Failover: the primary does not answer, the secondary is healthy")
     add("")
     add("Method. `server = https://127.0.0.1:DEAD, https://127.0.0.1:SIM`, `connect_timeout = 1`, "
@@ -1159,25 +1174,25 @@ def report(res):
         "and each then execs bench_login (or curl). Latency is from the release to the child's exit "
         "(wait4); throughput is 200 / (release → last exit). One TOTP code for the whole burst (users file: "
         "`lockout_after 0`, `reject_replay false`). pam_fac runs with its default timeouts "
-        "(connect_timeout 3 s, timeout 10 s) and curl gets the same (`--connect-timeout 3 --max-time 10`). "
-        f"{len(f4['login'])} rounds, the order of the clients rotated each round, a simulator reset and a 1 s "
-        "pause before each burst. The simulator listens with a backlog of 256 (Python socketserver's "
-        "default of 5 would drop SYNs; a real FAC's nginx listens with 511 or more). On 2 CPUs, 200 "
-        "client processes and the "
-        "Python simulator (a thread per connection, one GIL) share the CPU: the absolute figures describe "
-        "this rig; what has a target is the comparison with curl under the same conditions.")
+        "(connect_timeout 3 s, timeout 10 s), and the floor and curl get the same (`--connect-timeout 3 "
+        f"--max-time 10`). {len(f4['login'])} rounds, the order of the clients rotated each round, a "
+        "simulator reset and a 1 s pause before each burst. The simulator listens with a backlog of 256 "
+        "(a real FAC's nginx listens with 511 or more). On 2 CPUs, 200 client processes and the Python "
+        "simulator (a thread per connection, one GIL) share the CPU: the absolute figures describe this "
+        "rig; what has a target is the comparison under the same conditions.")
     add("")
 
     def burst_table(data):
-        add("| client | succeeded | median ms | p99 ms | throughput /s, median (per round) | throughput / curl's |")
-        add("| --- | --- | --- | --- | --- | --- |")
-        c_tp = med([r["throughput"] for r in data["curl"]])
+        add("| client | succeeded | median ms | p99 ms | throughput /s, median (per round) | / floor's | / curl's |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
+        ref = {n: med([r["throughput"] for r in data[n]]) for n in ("floor", "curl") if n in data}
         for name, rounds in data.items():
             lat = [x for r in rounds for x in r["latencies"]]
             t = med([r["throughput"] for r in rounds])
             add(f"| {LABELS[name]} | {sum(r['ok'] for r in rounds)}/{sum(r['n'] for r in rounds)} | "
                 f"{ms(med(lat))} | {ms(percentile(lat, 99))} | {t:.1f} "
-                f"({', '.join('%.1f' % r['throughput'] for r in rounds)}) | {t / c_tp:.2f} |")
+                f"({', '.join('%.1f' % r['throughput'] for r in rounds)}) | "
+                + " | ".join(f"{t / ref[n]:.2f}" if n in ref else "—" for n in ("floor", "curl")) + " |")
         add("")
         for name, rounds in data.items():
             fails = [r for r in rounds if r["ok"] != r["n"]]
@@ -1185,41 +1200,42 @@ def report(res):
                 add(f"{LABELS[name]}: failures per failing burst {[r['n'] - r['ok'] for r in fails]}; "
                     f"in those bursts the simulator answered 200 to {[r['served_200'] for r in fails]} requests, "
                     f"accepted {[r['connections'] for r in fails]} connections and counted "
-                    f"{[r['tls_failures'] for r in fails]} failed TLS handshakes.")
+                    f"{[r['tls_failures'] for r in fails]} failed TLS handshakes. A run fails here when the "
+                    "simulator has not finished its TLS handshake within the connect timeout (3 s); pam_fac "
+                    "then fails closed with PAM_AUTHINFO_UNAVAIL, as it must.")
                 add("")
 
     burst_table(f4)
-    if any(r["ok"] != r["n"] for rounds in f4.values() for r in rounds):
-        add("A run fails here when the simulator has not finished its TLS handshake within the connect "
-            "timeout (3 s): the request never reaches it (compare \"answered 200\" and the failed "
-            "handshakes), and pam_fac fails closed with PAM_AUTHINFO_UNAVAIL, as it must; curl, with the "
-            "same timeout, fails the same way.")
-        add("")
     add("The same burst with `connect_timeout = 10` (and `curl --connect-timeout 10`), one each:")
     add("")
     burst_table(res["fig4_patient"])
 
     # ---- figure 5
-    add("## 5. Peak memory of a login process")
+    dirty, rss, groups = f5["dirty"], f5["rss"], f5["groups"]
+    add("## 5. Memory per concurrent login")
     add("")
-    add(f"Method. Peak RSS (`/usr/bin/time -f %M`: the child's ru_maxrss) of the same bench_login with the "
-        f"pam_fac stack (a successful code check) and with `auth required pam_permit.so`; curl and the "
-        f"variants for comparison. {len(rss['login'])} runs each, interleaved.")
+    add("Method. What N logins at once cost is the memory each login process holds for itself: library "
+        "pages are shared between processes, private dirty pages are not. bench_login `-m` copies "
+        "`/proc/self/smaps_rollup` (and `/proc/self/smaps`) right after pam_authenticate returned; the row "
+        "is its `Private_Dirty`, the same login through pam_fac, through the floor and through pam_permit "
+        f"alone, {len(dirty['login'])} runs each, interleaved. Peak RSS (`/usr/bin/time -f %M`, the child's "
+        "ru_maxrss) counts shared library pages too; it is reported, without a target.")
     add("")
-    add("| process | median peak RSS MiB | range MiB | added to the pam_permit login, MiB |")
-    add("| --- | --- | --- | --- |")
-    for n in rss:
-        add(f"| {LABELS[n]} | {mib(med(rss[n]))} | {mib(min(rss[n]))}–{mib(max(rss[n]))} | "
-            f"{mib(rss_add[n]) if n not in ('permit',) else '—'} |")
+    add("| login | Private_Dirty KiB, median | range KiB | added to pam_permit's, KiB | peak RSS MiB, median | "
+        "peak RSS added to pam_permit's, MiB |")
+    add("| --- | --- | --- | --- | --- | --- |")
+    for n in ("login", "floor", "permit", "curl"):
+        pd = (f"{med(dirty[n]):.0f} | {min(dirty[n])}–{max(dirty[n])} | "
+              f"{d.dirty_added[n]:.0f}" if n in d.dirty_added else
+              f"{med(dirty[n]):.0f} | {min(dirty[n])}–{max(dirty[n])} | —" if n in dirty else "— | — | —")
+        add(f"| {LABELS[n]} | {pd} | {mib(med(rss[n]))} | {mib(d.rss_added[n]) if n in d.rss_added else '—'} |")
     add("")
-    add(f"Target: pam_fac adds at most 6 MB: {verdict(rss_add['login'] <= MB6_KIB)}. Where the resident "
-        "memory is (Rss from /proc/self/smaps, copied by bench_login `-m` right after pam_authenticate "
-        "returned; KiB):")
+    add(f"Private dirty memory added by a login: pam_fac {d.dirty_added['login']:.0f} KiB, the floor "
+        f"{d.dirty_added['floor']:.0f} KiB, ratio {d.dirty_ratio:.2f}; target ≤ 1.10: "
+        f"{verdict(d.dirty_ratio <= 1.10)}. Where it is (Private_Dirty KiB by mapping, one run each):")
     add("")
-    groups = f5["groups"]
-    cols = list(groups)
-    names = sorted({g for v in groups.values() for g in v},
-                   key=lambda g: -groups["login"].get(g, 0))
+    cols = ["login", "floor", "permit"]
+    names = sorted({g for c in cols for g in groups[c]}, key=lambda g: -groups["login"].get(g, 0))
     add("| mappings | " + " | ".join(LABELS[c] for c in cols) + " |")
     add("| --- | " + " | ".join("---" for _ in cols) + " |")
     for g in names:
@@ -1227,6 +1243,9 @@ def report(res):
     add("| **total** | " + " | ".join(f"**{sum(groups[c].values())}**" for c in cols) + " |")
     add("")
 
+    f6 = res["fig6"]
+    ftc_rand = [x["latency"] for x in f6["ftc_random"]]
+    ftc_after = [x["latency"] for x in f6["ftc_after_poll"]]
     # ---- figure 6
     ftc_logins = f6["ftc_random"] + f6["ftc_after_poll"]
     gaps = [g for x in ftc_logins for g in x["gaps"]]
@@ -1269,9 +1288,11 @@ def report(res):
         "(pam_start_confdir to pam_end, the code check of figure 1 each time), as a long-running service "
         "that authenticates many users does (a VPN or RADIUS daemon, an IMAP server). Each login is timed "
         "from before its pam_start to after its pam_end. libpam dlclose()s every module at pam_end; "
-        "pam_fac.so is linked with `-z nodelete`, so it and libcurl's tree stay loaded. The comparison is "
-        "the same objects linked without `-z nodelete` (into the bench's temp dir), which are unloaded "
-        f"and loaded again at every login. {f7['procs']} processes of each, alternating. CPU per login is "
+        "pam_fac.so is linked with `-z nodelete`, so it stays loaded, and so does the libcurl it "
+        "dlopen()ed at the first request. The comparison is the same objects linked without "
+        "`-z nodelete` (into the bench's temp dir): the module and the C++ runtime are unloaded and "
+        "loaded again at every login, libcurl (never dlclose()d) is not. "
+        f"{f7['procs']} processes of each, alternating. CPU per login is "
         "the process's CPU time divided by its logins.")
     add("")
     add("| module | first login, median ms | later logins, median ms | p10–p90 ms | CPU ms per login |")
@@ -1283,204 +1304,121 @@ def report(res):
     add("")
     if "unloading" in d7:
         add(f"Every later login saves {ms(med(d7['unloading']['later']) - med(d7['login']['later']))} ms "
-            "(median): loading and relocating libcurl's tree, and initialising libcurl and OpenSSL again. "
+            "(median): loading and relocating the module and the C++ runtime again. "
             "Processes that do one login (sshd's per-connection process, sudo, login) are not affected.")
         add("")
     # ---- figure 8
     f8 = res["fig8"]
-    loads = {k.split(" ")[0]: v for k, v in cg["dlopen"].items()}
     add("## 8. A login pam_fac lets through without asking FAC")
     add("")
-    add(f"Method. The stack `auth required pam_fac.so` (with `trusted_networks = 192.0.2.0/24`; "
+    add("Method. The stack `auth required pam_fac.so` (with `trusted_networks = 192.0.2.0/24`; "
         "bench_login's PAM_RHOST is 192.0.2.10) then `auth required pam_permit.so`: pam_fac returns "
         "PAM_IGNORE without a request (the simulator's log stays empty, which the bench checks), as for "
         "users outside `groups` or inside `grace_period`. The reference is pam_permit alone. "
         f"{len(f8['exempt']['seconds'])} runs of each, alternating; wall time as in figure 1, peak RSS as in "
-        "figure 5.")
+        "figure 5, instructions under callgrind (one run each).")
     add("")
-    add("| stack | median ms | p10–p90 ms | CPU ms, median | peak RSS MiB, median |")
-    add("| --- | --- | --- | --- | --- |")
-    for name, label in (("exempt", "pam_fac (exempt) + pam_permit"), ("permit", "pam_permit alone")):
-        row = f8[name]
-        add(f"| {label} | {ms(med(row['seconds']))} | {spread(row['seconds'])} | {ms(med(row['cpu']))} | "
-            f"{mib(med(row['rss']))} |")
+    add("| stack | median ms | p10–p90 ms | CPU ms, median | M instructions | peak RSS MiB, median | "
+        "libcurl mapped after pam_authenticate |")
+    add("| --- | --- | --- | --- | --- | --- | --- |")
+    for name in ("exempt", "permit"):
+        r = f8[name]
+        add(f"| {LABELS[name]} | {ms(med(r['seconds']))} | {spread(r['seconds'])} | {ms(med(r['cpu']))} | "
+            f"{mi(r['instructions'])} | {mib(med(r['rss']))} | {'yes' if r['libcurl_mapped'] else 'no'} |")
     add("")
-    add(f"A login pam_fac does not check still costs {ms(med(f8['exempt']['seconds']) - med(f8['permit']['seconds']))} "
-        f"ms and {mib(med(f8['exempt']['rss']) - med(f8['permit']['rss']))} MiB more than pam_permit's: "
-        "loading the module, the C++ runtime and libcurl's tree, and reading the config. In figure 2's "
-        f"dlopen table libcurl's tree is {mi(loads.get('libcurl.so.4', 0))} M of the "
-        f"{mi(loads.get('pam_fac.so', 0))} M instructions that loading pam_fac.so takes; option D of the "
-        "analysis would leave it unloaded for these logins.")
-    add("")
-    return "\n".join(lines) + "\n", targets, {
-        "ratio1": ratio1, "rss_add": rss_add, "tp_ratio": tp_ratio, "own": own}
-
-
-LAZY_CURL = "RTLD_LAZY instead: libcurl.so.4 and its tree (as if libpam bound lazily)"
-
-
-def analysis(res, derived):
-    """The analysis of missed targets, with this run's numbers."""
-    cg, f5 = res["fig2_callgrind"], res["fig5"]
-    L, C = cg["login"], cg["curl"]
-    d = cg["dlopen"]
-    key = {k.split(" ")[0]: v for k, v in d.items()}
-    r1, rss_add, tp = derived["ratio1"], derived["rss_add"], derived["tp_ratio"]
-    groups = f5["groups"]["login"]
-    f8 = res["fig8"]
-    exempt_ms = med(f8["exempt"]["seconds"]) - med(f8["permit"]["seconds"])
-    exempt_kib = med(f8["exempt"]["rss"]) - med(f8["permit"]["rss"])
-    permit = f5["groups"]["permit"]
-    lines = []
-    add = lines.append
-    missed = []
-    if r1["login"] > 1.10:
-        missed.append("1")
-    f4, f4p = res["fig4"], res["fig4_patient"]
-    ok4 = sum(r["ok"] for r in f4["login"]) == sum(r["n"] for r in f4["login"])
-    if not ok4:
-        missed.append("4a")
-    if tp["login"] < 0.8:
-        missed.append("4b")
-    if rss_add["login"] > MB6_KIB:
-        missed.append("5")
-    add("## Analysis of the missed targets, and what would meet them")
-    add("")
-    if not missed:
-        add("Every target is met in this run.")
-        add("")
-        return "\n".join(lines) + "\n"
-    add(f"Missed in this run: {', '.join(missed)}. Underneath them is one cause: **what pam_fac.so makes "
-        "the process load**, not what the module does.")
-    add("")
-    if not ok4:
-        c_fail = sum(r["n"] - r["ok"] for r in f4["curl"])
-        l_fail = sum(r["n"] - r["ok"] for r in f4["login"])
-        p_ok = all(r["ok"] == r["n"] for r in f4p["login"])
-        add(f"4a first: {l_fail} of {sum(r['n'] for r in f4['login'])} concurrent logins failed, and "
-            f"{c_fail} curls with the same 3 s connect timeout. Every failure is a connection that the "
-            "simulator had not taken through its TLS handshake within connect_timeout; the module then "
-            "returns PAM_AUTHINFO_UNAVAIL, which is the specified behaviour. With a 10 s connect timeout "
-            + ("all 200 logins succeeded" if p_ok else "some logins still failed")
-            + " (figure 4's second table). On this 2-CPU machine the handshakes wait for CPU, which 200 "
-            "client processes, the simulator and the machine's other work share"
-            + (", and each pam_fac login needs more CPU than a curl (figure 1), which is why logins time "
-               "out more often than curls" if l_fail > c_fail else "")
-            + ". Only the module's CPU per login is the module's part in this, and change 1 below reduces "
-            "it; nothing else in the module is involved (each login is its own process, with no shared "
-            "state: the health records are not touched while no server fails).")
-        add("")
-    add(f"- pam_fac's own code (config, state_dir, flow, JSON, answer, syslog line) executes "
-        f"{mi(derived['own'])} M instructions of the login's {mi(L['total'])} M; the HTTPS request itself "
-        f"(curl_global_init + curl_easy_perform, {mi(L['curl_global_init'] + L['curl_easy_perform'])} M) is "
-        "exactly curl's. Nothing in the flow is worth optimising.")
-    add(f"- libpam's dlopen of pam_fac.so executes {mi(L['dlopen'])} M instructions "
-        f"({L['dlopen'] / L['total'] * 100:.0f} % of the login), nearly all of it symbol relocation "
-        f"(`_dl_relocate_object` / `do_lookup_x`). Of that, libcurl and its tree cost "
-        f"{mi(key.get('libcurl.so.4', 0))} M when loaded alone, though the module needs only "
-        f"OpenSSL from it ({mi(key.get('libssl.so.3', 0))} M): Debian's libcurl4 (OpenSSL flavour) "
-        f"pulls in {len(res['curl_tree'])} libraries — GnuTLS, nettle, hogweed, gmp, p11-kit, libtasn1 and libunistring "
-        "(through librtmp), Kerberos and GSSAPI, OpenLDAP and SASL, libssh2, nghttp2, libidn2, libpsl, "
-        "brotli, zstd — for protocols and features pam_fac never uses. The C++ runtime (libstdc++, "
-        f"libm, libgcc_s) adds {mi(key.get('libstdc++.so.6', 0))} M.")
-    add(f"- curl pays for the same libcurl tree, but at exec: {mi(C['ld_startup'])} M, against "
-        f"{mi(key.get('libcurl.so.4', 0))} M for the same libraries through dlopen. A module has to be "
-        "dlopen()ed, and there every symbol lookup goes through the program's global scope before the "
-        "module's local one. That, the C++ "
-        f"runtime and libpam are why a login is {L['total'] / C['total']:.2f}× curl in instructions and "
-        f"{r1['login']:.2f}× in wall time.")
-    add(f"- Memory follows the same pattern: of the {mib(rss_add['login'])} MiB the login adds to a "
-        "pam_permit login, "
-        + ", ".join(f"{g}: {mib(groups.get(g, 0) - permit.get(g, 0))} MiB"
-                    for g in sorted(groups, key=lambda g: -(groups[g] - permit.get(g, 0)))
-                    if groups.get(g, 0) - permit.get(g, 0) > 0)
-        + ". OpenSSL (libcrypto's code and tables) is the unavoidable part.")
-    add(f"- Under 200 concurrent logins the CPU is the shared resource: each login's extra CPU time "
-        "(figure 1's CPU column) and page faults come straight out of the simulator's share, hence the "
-        f"throughput ratio of {tp['login']:.2f}.")
-    add("")
-    cpu = res["fig1"]["cpu"]
-    cpu_ratio = {n: med(cpu[n]) / med(cpu["curl"]) for n in cpu}
-    fixed = []
-    if "probe" in r1:
-        fixed = [t for t, ok in (("1", r1["probe"] <= 1.10), ("4a", all(r["ok"] == r["n"] for r in f4.get("probe", []))),
-                                 ("4b", tp.get("probe", 0) >= 0.8), ("5", rss_add["probe"] <= MB6_KIB))
-                 if t in missed and ok]
-    add("### What would meet them, and why this round does not do it")
-    add("")
-    add("The cause is a dependency the project fixes (docs/architecture.md, \"Build rules\"): \"libcurl (OpenSSL flavour) for all HTTP and "
-        "TLS\". As long as pam_fac.so links Debian's libcurl4, its whole library tree is loaded and "
-        "relocated in every login process, and the curl tool itself adds "
-        f"{mib(rss_add.get('curl', 0))} MiB to a pam_permit login, more than the 6 MB of target 5. No "
-        "change inside the module can bring figures 1 and 5 to their targets while it keeps libcurl; "
-        "meeting them is a decision for the project, between these options:")
-    add("")
-    add("- **A. Let the module speak HTTPS through libssl directly** (facctl keeps libcurl). "
-        "`CurlTransport` would become a transport on OpenSSL: non-blocking connect and handshake bounded "
-        "by `connect_timeout`, TLS 1.2+, `SSL_VERIFY_PEER` with `SSL_set1_host`/SNI, `pinned_pubkey` "
-        "over `i2d_PUBKEY`, an HTTP/1.1 writer and answer parser (Content-Length and chunked, the 64 KiB "
-        "cap, truncation detected, no redirects), one `poll()` deadline for `timeout`, CONNECT for "
-        "`http_proxy`, keep-alive for series, and the CancelToken's socket shutdown; the parser would get "
-        "its own fuzz target. It is an HTTP client of our own, which the project's rules ask us not to write.")
-    probe = "probe" in r1
-    if probe:
-        add(f"  Measured with `tests/bench/pam_ossl_probe.so` (a throw-away C module sending the same "
-            "request with libssl alone; no timeouts, proxy or pinning, so a lower bound): "
-            f"login / curl {r1['probe']:.2f} in wall time ({cpu_ratio['probe']:.2f} in CPU time), "
-            f"{mi(cg['totals']['probe'])} M instructions per login (curl: {mi(C['total'])} M), "
-            + (f"throughput {tp['probe']:.2f} of curl's, " if "probe" in tp else "")
-            + f"{mib(rss_add['probe'])} MiB added to a pam_permit login"
-            + (f" — it meets {', '.join(fixed)}." if fixed else "."))
-    add("- **B. Keep libcurl and set the targets against what libcurl costs**: figure 1 compared in "
-        "instructions after loading (pam_authenticate against curl's main, where pam_fac is "
-        f"{(L['curl_global_init'] + L['curl_easy_perform'] + derived['own']) / (C['curl_global_init'] + C['curl_easy_perform']):.2f}× "
-        "curl), or a wall-time ratio of about 1.35; figure 5 as memory added beyond the curl tool's own "
-        f"({mib(rss_add['login'] - rss_add.get('curl', 0))} MiB here).")
-    if "static" in r1:
-        add("- **C. Link the C++ runtime statically** (`-static-libstdc++ -static-libgcc`; exports.map "
-            "already hides everything but `pam_sm_*`), alone or with A or B. Measured by relinking the "
-            f"same objects: dlopen {mi(key.get('pam_fac.so', 0))} → {mi(key.get('pam_fac_static.so', 0))} M "
-            f"instructions, login / curl {r1['login']:.2f} → {r1['static']:.2f} in wall time, "
-            f"{cpu_ratio['login']:.2f} → {cpu_ratio['static']:.2f} in CPU time, RSS added "
-            f"{mib(rss_add['login'])} → {mib(rss_add['static'])} MiB. It meets neither target alone, "
-            "and a GCC security update would then need a rebuild of pam_fac, which Debian avoids; "
-            "not done.")
-    lazy_saving = key.get("libcurl.so.4", 0) - d.get(LAZY_CURL, 0)
-    add(f"- **D. With B: load libcurl on first use, with RTLD_LAZY.** libpam loads a module with RTLD_NOW, "
-        "which binds every symbol of libcurl's tree at once, including those of the libraries built "
-        "without BIND_NOW (Kerberos, librtmp, nghttp2, gmp, ...). If pam_fac.so did not link libcurl "
-        "and dlopen()ed it itself when a login first needs the network, with RTLD_LAZY, figure 2's "
-        f"dlopen table puts the saving at {mi(lazy_saving)} M instructions "
-        f"({lazy_saving / L['total'] * 100:.0f} % of a login; no memory saved), and logins that need no "
-        "second factor (trusted_networks, exempt groups, grace_period) would not load libcurl at all: "
-        f"today such a login costs {ms(exempt_ms)} ms and {mib(exempt_kib)} MiB more than pam_permit's "
-        "(figure 8). It means calling ten libcurl functions through pointers from dlsym and teaching "
-        "curl_timing_shim to follow them; worth it only if the project keeps libcurl (B), so it waits "
-        "for that decision.")
-    add("")
-    add("Considered and rejected: a libcurl built without the unused protocols and linked "
-        "statically embeds a second curl that Debian's security updates would not reach. Debian also "
-        "packages cpp-httplib (libcpp-httplib0.11, on OpenSSL); using it instead of libcurl is the same "
-        "decision as A and was not measured.")
+    add(f"A login pam_fac lets through costs {mi(d.exempt_instr)} M instructions (target ≤ 5: "
+        f"{verdict(d.exempt_instr <= 5e6)}) and {mib(d.exempt_rss)} MiB of peak RSS (target ≤ 2.5: "
+        f"{verdict(d.exempt_rss <= 2.5 * 1024)}) more than pam_permit alone: loading the module and the C++ "
+        "runtime, and reading the config. libcurl is loaded only when a login needs a request.")
     add("")
     return "\n".join(lines) + "\n"
 
 
-def history(res):
-    """Changes made because of this bench: the figures before them (the run
-    of commit 4048618, written here once) against this run's."""
+def analysis(res, d, goals):
+    """The decision on the transport, and where a missed target's cost goes."""
+    cg = res["fig2_callgrind"]
+    L, F = cg["login"], cg["floor"]
+    loads = list(cg["dlopen"].values())
+    lines = []
+    add = lines.append
+    add("## The transport, decided, and what is left")
+    add("")
+    add("Decision: **B with D**. pam_fac keeps Debian's libcurl (OpenSSL flavour) for all HTTP and TLS: an "
+        "HTTP client of our own inside sshd and sudo would be a larger risk than the milliseconds and "
+        "shared pages libcurl costs, and libcurl gets Debian's security updates; the C++ runtime stays "
+        "shared for the same reason. **D**: `pam_fac.so` does not link libcurl. It dlopen()s "
+        "`libcurl.so.4` (`RTLD_LAZY | RTLD_LOCAL`) the first time a login needs a request "
+        "(`common/http/curl_library.cpp`, one table of the functions it uses) and keeps it; a login that "
+        "needs no request never loads it, and a missing libcurl is a PAM_AUTHINFO_UNAVAIL with a syslog "
+        "line, not a crash. The Debian package declares libcurl4 in Depends, and `tests/deb/check_binaries.py` "
+        "checks that the module has no NEEDED libcurl. The targets above are set against what a libcurl "
+        "module cannot avoid (the floor), not against the curl tool's exec-time loading.")
+    add("")
+    missed = [t for t in goals if not t[5]]
+    if not missed:
+        add("Every target is met in this run.")
+    else:
+        add("Missed in this run: " + ", ".join(f"{t[0]} ({t[1]}: {t[2]}, target {t[4]})" for t in missed) + ".")
+    add("")
+    diff = L["total"] - F["total"]
+    parts = [("pam_start (the module's own load: pam_fac.so and the C++ runtime, against the floor's "
+              "libcurl tree)", L["pam_start"] - F["pam_start"]),
+             ("loading libcurl (pam_fac's dlopen RTLD_LAZY and curl_global_init_mem, against the floor's "
+              "curl_global_init)", L["load_libcurl"] - F["curl_global_init"]),
+             ("curl_easy_perform (the same request)", L["curl_easy_perform"] - F["curl_easy_perform"]),
+             ("the module's own code", d.own - d.floor_own),
+             ("exit handlers", L["exit"] - F["exit"])]
+    rest = diff - sum(v for _, v in parts)
+    add(f"Where a code check's instructions differ from the floor's (pam_fac {mi(L['total'])} M, floor "
+        f"{mi(F['total'])} M, {diff / 1e6:+.2f} M):")
+    add("")
+    for label, v in parts + [("everything else (process start, pam_end, libpam)", rest)]:
+        add(f"- {label}: {v / 1e6:+.2f} M")
+    add("")
+    f1 = res["fig1"]
+    faults = {n: med(f1["minflt"][n]) for n in ("login", "floor")}
+    add(f"In wall time a code check is {d.wall['login']:.2f}× the floor's (per round "
+        f"{min(d.wall_rounds['login']):.2f}–{max(d.wall_rounds['login']):.2f}) and in CPU time {d.cpu['login']:.2f}×, "
+        f"with {d.instr['login']:.3f}× its instructions: what is left is kernel work, not code. pam_fac.so "
+        "maps the C++ runtime (libstdc++, libgcc_s, libm) and libxcrypt (the rescue codes' yescrypt), which "
+        f"the floor does not: {faults['login']:.0f} minor page faults against {faults['floor']:.0f}, and "
+        "their mmap and mprotect calls. Loading the C++ runtime alone takes "
+        f"{cg['cxx_runtime_ms']:.2f} ms of wall time (bench_dlopen with and without libstdc++.so.6, medians), "
+        f"{cg['cxx_runtime_ms'] / med(f1['seconds']['floor']) / 10:.1f} % of a floor login; "
+        "libxcrypt adds a few hundredths of a millisecond. Closing the gap would take a module without the "
+        "shared C++ runtime: in C, against the project's choice of C++17, or with libstdc++ linked "
+        "statically (option C), which would keep a copy of it out of Debian's security updates. This round "
+        "does neither and reports the wall-time ratio as it falls; the instruction count, which the "
+        "machine's load does not move, is below the floor's.")
+    add("")
+    add(f"pam_fac's own code (config file, state_dir, the flow, JSON, the answer, the syslog line, wiping) "
+        f"executes {mi(d.own)} M instructions; the floor's {mi(d.floor_own)} M. Loading libcurl's tree "
+        f"lazily from the module costs {mi(loads[0])} M against {mi(loads[1])} M for the RTLD_NOW binding "
+        "libpam uses for a module's NEEDED libraries, which is why deferring it is no loss even for the "
+        "logins that need it.")
+    add("")
+    return "\n".join(lines) + "\n"
+
+
+def history(res, d):
+    """Changes made because of this bench: the figures before them, written
+    here once, against this run's."""
     f6 = res["fig6"]
     logins = f6["ftc_random"] + f6["ftc_after_poll"]
     gaps = [g for x in logins for g in x["gaps"]]
     worst = [x["latency"] for x in f6["ftc_after_poll"]]
-    lines = ["## Changes made after the first run of this bench (before → now)", ""]
+    cg = res["fig2_callgrind"]
+    lines = ["## Changes made because of this bench (before → now)", ""]
     add = lines.append
+    add(f"- libcurl loaded on first use (D). Run of 42f69dc (libcurl linked): a code check executed 45.03 M "
+        f"instructions and took 1.24× the curl tool's wall time; now {mi(cg['totals']['login'])} M and "
+        f"{med(res['fig1']['seconds']['login']) / med(res['fig1']['seconds']['curl']):.2f}×. A login let "
+        f"through without a request cost 24 M instructions and 8.22 MiB of peak RSS more than pam_permit; "
+        f"now {mi(d.exempt_instr)} M and {mib(d.exempt_rss)} MiB.")
     add("- FortiToken Cloud push over one connection (`Transport::series`): every request of a push login "
         "(the /login, the POST, each poll) used to open its own TLS connection, 1 + polls handshakes per "
         f"push; now each login of figure 6 sent {'/'.join(str(n) for n in sorted({x['requests'] for x in logins}))} "
-        f"requests over {'/'.join(str(n) for n in sorted({x['connections'] for x in logins}))} connection(s). "
-        "On loopback a handshake costs about 5 ms; to a cloud service it is one to two round trips more "
-        "per poll.")
+        f"requests over {'/'.join(str(n) for n in sorted({x['connections'] for x in logins}))} connection(s).")
     add("- Polls start to start: the interval was poll_interval after each poll's answer, so "
         "intervals were 1005.8 ms (median) and up to 1022.5 ms, and the worst-phase approval took "
         f"1004.7 ms (1003.2–1017.0) to return; now the intervals are {ms(med(gaps))} ms (median), "
@@ -1509,13 +1447,16 @@ def main():
         pass
     bench = Bench(args.build, args.quick)
     bench.results["nice"] = os.getpriority(os.PRIO_PROCESS, 0)
+    bench.results["quick"] = args.quick
     try:
         bench.start()
         bench.run()
     finally:
         bench.stop()
-    text, targets, derived = report(bench.results)
-    text += "\n" + analysis(bench.results, derived) + "\n" + history(bench.results)
+    derived = Derived(bench.results)
+    goals = targets(bench.results, derived)
+    text = (report(bench.results, derived, goals) + "\n" + analysis(bench.results, derived, goals) + "\n"
+            + history(bench.results, derived))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         f.write(text)
@@ -1523,7 +1464,7 @@ def main():
         with open(args.json, "w") as f:
             json.dump(bench.results, f, indent=1)
     log(f"done in {bench.results['seconds']:.0f} s; report written to {args.out}")
-    for t in targets:
+    for t in goals:
         log(f"  {t[0]:>3} {t[1]}: {t[2]} (target {t[4]}) {'met' if t[5] else 'MISSED'}")
     return 0
 

@@ -10,8 +10,9 @@
  * ignored. PAM_RHOST is 192.0.2.10. With -t it prints one line of
  * CLOCK_REALTIME marks (seconds since the epoch) on stdout:
  *   marks main=... started=... authenticated=... ended=... rc=N
- * With -m FILE it copies /proc/self/smaps to FILE right after
- * pam_authenticate returned (where the memory of a login goes).
+ * With -m FILE it copies /proc/self/smaps to FILE and
+ * /proc/self/smaps_rollup to FILE.rollup right after pam_authenticate
+ * returned (how much memory a login holds, and where).
  * With -n COUNT it does COUNT logins one after the other in this process
  * (pam_start to pam_end, the same answers each time), as a long-running
  * service does, and with -t prints a marks line for each; main= is then
@@ -96,7 +97,11 @@ static int login(const char* confdir, const char* service, const char* user, str
         t_auth = now_real();
     }
     if (smaps != NULL) {
+        char rollup[4096];
         copy_file("/proc/self/smaps", smaps);
+        if (snprintf(rollup, sizeof rollup, "%s.rollup", smaps) < (int)sizeof rollup) {
+            copy_file("/proc/self/smaps_rollup", rollup);
+        }
     }
     if (pamh != NULL) {
         pam_end(pamh, rc);

@@ -7,7 +7,10 @@
  * else: no config file, no failover, no logging, no wiping.
  *
  *   auth required pam_curl_floor.so url=https://127.0.0.1:N ca=CA.pem
- *        user=API_USER key=API_KEY */
+ *        user=API_USER key=API_KEY agent=USER_AGENT
+ *
+ * (agent: pam_fac's User-Agent, so that the request is byte for byte the
+ * module's.) */
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <pthread.h>
@@ -41,7 +44,8 @@ static void init_curl(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static long post(const char* url, const char* ca, const char* user, const char* key, const char* body) {
+static long post(const char* url, const char* ca, const char* user, const char* key, const char* agent,
+                 const char* body) {
     CURL* h = curl_easy_init();
     if (h == NULL) {
         return -1;
@@ -62,6 +66,7 @@ static long post(const char* url, const char* ca, const char* user, const char* 
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     curl_easy_setopt(h, CURLOPT_USERNAME, user);
     curl_easy_setopt(h, CURLOPT_PASSWORD, key);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, agent);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
@@ -95,7 +100,8 @@ __attribute__((visibility("default"))) int pam_sm_authenticate(pam_handle_t* pam
     }
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_curl);
-    const long status = post(url, arg(argc, argv, "ca"), arg(argc, argv, "user"), arg(argc, argv, "key"), body);
+    const long status = post(url, arg(argc, argv, "ca"), arg(argc, argv, "user"), arg(argc, argv, "key"),
+                             arg(argc, argv, "agent"), body);
     return status == 200 ? PAM_SUCCESS : PAM_AUTH_ERR;
 }
 
