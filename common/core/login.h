@@ -16,4 +16,7 @@ struct LoginContext {
     const char* authtok = nullptr;  // PAM_AUTHTOK left by an earlier module; not owned
 };
 
+// This machine's name (uname's node name), for LoginContext::host.
+std::string local_host_name();
+
 }  // namespace pamfac

@@ -75,14 +75,6 @@ int exit_status(const pamfac::Outcome& outcome) {
     return kExitFailed;
 }
 
-std::string host_name() {
-    char buf[256] = {0};
-    if (gethostname(buf, sizeof buf - 1) != 0) {
-        return "localhost";
-    }
-    return buf;
-}
-
 std::string tty_name() {
     const char* name = isatty(STDIN_FILENO) == 1 ? ttyname(STDIN_FILENO) : nullptr;
     return name != nullptr ? name : "";
@@ -184,7 +176,7 @@ int run_auth(int argc, char** argv) {
     login.rhost = rhost != nullptr ? rhost : "";
     login.service = "facctl";
     login.tty = tty_name();
-    login.host = host_name();
+    login.host = pamfac::local_host_name();
 
     pamfac::CurlTransport curl(pamfac::make_transport_settings(config));
     TimedTransport transport(curl);

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <stdexcept>
 
@@ -27,7 +28,10 @@ using namespace itest;
 // replaces that one in the executable too.
 namespace {
 
-enum class Throw { Nothing, BadAlloc, StdException, NonStd };
+// ConvAgain: no exception, pam_get_user says the application's conversation
+// is waiting for an event (PAM_CONV_AGAIN), as an event-driven application's
+// does.
+enum class Throw { Nothing, BadAlloc, StdException, NonStd, ConvAgain };
 std::atomic<Throw> g_throw{Throw::Nothing};
 
 }  // namespace
@@ -43,6 +47,8 @@ extern "C" __attribute__((visibility("default"))) int pam_get_user(pam_handle_t*
         throw std::runtime_error("thrown by test_guards");
     case Throw::NonStd:
         throw 42;
+    case Throw::ConvAgain:
+        return PAM_CONV_AGAIN;
     }
     using Real = int (*)(pam_handle_t*, const char**, const char*);
     static const auto real = reinterpret_cast<Real>(dlsym(RTLD_NEXT, "pam_get_user"));
@@ -244,6 +250,36 @@ extern "C" int failing_conversation(int /*n*/, const pam_message** /*msg*/, pam_
     return PAM_CONV_ERR;
 }
 
+extern "C" int answer_the_code(int n, const pam_message** msg, pam_response** resp, void* data) {
+    auto* r = static_cast<pam_response*>(std::calloc(static_cast<std::size_t>(n), sizeof(pam_response)));
+    for (int i = 0; i < n; ++i) {
+        if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON) {
+            r[i].resp = strdup(static_cast<const char*>(data));
+        }
+    }
+    *resp = r;
+    return PAM_SUCCESS;
+}
+
+// An application whose conversation cannot answer yet: pam_fac says
+// PAM_INCOMPLETE (as pam_unix does), libpam hands that to the application,
+// and the next pam_authenticate resumes at pam_fac and completes the login.
+void user_name_not_ready_is_incomplete(void** /*state*/) {
+    code_login_config("");
+    std::string code = totp(kAliceSecret);
+    const pam_conv conv{answer_the_code, code.data()};
+    pam_handle_t* pamh = nullptr;
+    assert_int_equal(pam_start("fac", "alice", &conv, &pamh), PAM_SUCCESS);
+    g_throw = Throw::ConvAgain;
+    assert_int_equal(pam_authenticate(pamh, 0), PAM_INCOMPLETE);
+    assert_int_equal(sim_requests().Size(), 0);
+    const int rc = pam_authenticate(pamh, 0);
+    pam_end(pamh, rc);
+    check_own_config();
+    assert_int_equal(rc, PAM_SUCCESS);
+    assert_int_equal(sim_requests().Size(), 1);
+}
+
 void no_user_name_from_the_conversation(void** /*state*/) {
     // pam_start() without a user: pam_get_user() asks, and the application
     // cannot answer. pam_fac must not go on with an empty name.
@@ -313,6 +349,7 @@ int main() {
         cmocka_unit_test_setup(autopush_tls_failure, reset_environment),
         cmocka_unit_test_setup(safe_outage_opens_no_grace_period, reset_environment),
         cmocka_unit_test_setup(no_user_name_from_the_conversation, reset_environment),
+        cmocka_unit_test_setup(user_name_not_ready_is_incomplete, reset_environment),
         cmocka_unit_test_setup(grace_not_trusted_from_an_unsafe_state_dir, reset_environment),
         cmocka_unit_test_setup(ftc_client_secret_not_in_config_errors, reset_environment),
     };
