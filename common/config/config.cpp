@@ -680,11 +680,8 @@ std::optional<ConfigError> read_map_files(uid_t euid, Config& c) {
         while (pos < all.size()) {
             ++line_no;
             const std::size_t eol = std::min(all.find('\n', pos), all.size());
-            std::string_view line = trim(all.substr(pos, eol - pos));
+            const std::string_view line = trim(all.substr(pos, eol - pos));  // trim takes a CRLF's CR too
             pos = eol + 1;
-            if (!line.empty() && line.back() == '\r') {
-                line = trim(line.substr(0, line.size() - 1));
-            }
             if (line.empty() || line.front() == '#') {
                 continue;
             }

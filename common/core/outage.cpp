@@ -4,22 +4,6 @@
 
 namespace pamfac {
 
-const char* failure_kind_name(FailureKind kind) {
-    switch (kind) {
-    case FailureKind::Outage:
-        return "outage";
-    case FailureKind::NotUnderstood:
-        return "not understood";
-    case FailureKind::LocalFailure:
-        return "local failure";
-    case FailureKind::TlsFailure:
-        return "TLS failure";
-    case FailureKind::Cancelled:
-        return "cancelled";
-    }
-    return "?";
-}
-
 FailureKind classify_failure(const HttpResponse& response, const RequestKind& kind, bool caller_controls_timing) {
     switch (response.error) {
     case NetError::None:

@@ -26,8 +26,6 @@ enum class FailureKind {
     Cancelled,      // abandoned by the caller (autopush: a code won)
 };
 
-const char* failure_kind_name(FailureKind kind);
-
 // For a response that is not one of the documented answers. A timeout
 // counts as an outage only where the caller cannot stop and resume this
 // process (`caller_controls_timing` false).

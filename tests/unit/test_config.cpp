@@ -456,6 +456,21 @@ void second_factor_names(void** /*state*/) {
     assert_string_equal(second_factor_name(SecondFactor::None), "none");
 }
 
+// backend = ftc: its own client credentials, and codes and pushes only.
+void ftc_backend_needs_its_credentials(void** /*state*/) {
+    check_contains(error_of(load("backend = ftc\nftc_client_secret = s3cr3t\n")), "needs 'ftc_client_id'");
+    check_contains(error_of(load("backend = ftc\nftc_client_id = id\n")), "ftc_client_secret");
+    const std::string with_password =
+        expect_error_at("backend = ftc\nftc_client_id = id\nftc_client_secret = s3cr3t\npassword = yes\n", 1,
+                        "checks codes and pushes only; set password = no");
+    check_lacks(with_password, "s3cr3t");
+    check_contains(
+        error_of(load("backend = ftc\nftc_client_id = id\nftc_client_secret_file = " + new_name("none") + "\n")),
+        "does not exist");
+    const Config c = ok("backend = ftc\nftc_client_id = id\nftc_client_secret = s3cr3t\n");
+    assert_int_equal(c.servers.size(), 1);  // FortiToken Cloud's own address by default
+}
+
 void second_factor_none_needs_password(void** /*state*/) {
     const std::string m = expect_error_at(base_with("# comment\nsecond_factor = none\n"), 5, "second_factor");
     check_contains(m, "password");
@@ -1333,6 +1348,7 @@ int main() {
         cmocka_unit_test(second_factor_bad_value_refused),
         cmocka_unit_test(second_factor_names),
         cmocka_unit_test(second_factor_none_needs_password),
+        cmocka_unit_test(ftc_backend_needs_its_credentials),
         cmocka_unit_test(otp_append_with_password),
         cmocka_unit_test(otp_append_needs_password),
         cmocka_unit_test(otp_append_refused_with_push),

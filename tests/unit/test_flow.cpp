@@ -279,6 +279,79 @@ void password_only(void** /*state*/) {
     assert_false(r.backend.checks[0].has_code);
 }
 
+void password_only_wrong(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.second_factor = SecondFactor::None;
+    r.conv.answers = {"bad"};
+    r.backend.check_verdicts = {Verdict::WrongCredentials};
+    const Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_string_equal(o.reason.c_str(), "wrong password");
+    assert_string_equal(r.conv.errors[0].c_str(), "Incorrect password.");
+}
+
+// The password checked before a push: a failure that is not a wrong
+// password stops there (no push) and keeps its own meaning; a password that
+// must change is told once the push is approved.
+void password_before_push_not_understood_or_to_change(void** /*state*/) {
+    Rig r;
+    r.config.password = true;
+    r.config.second_factor = SecondFactor::Push;
+    r.conv.answers = {"pw"};
+    r.backend.check_verdicts = {Verdict::NotUnderstood};
+    Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthinfoUnavail));
+    assert_string_equal(o.method.c_str(), "password");
+    assert_true(r.backend.pushes.empty());
+
+    Rig change;
+    change.config.password = true;
+    change.config.second_factor = SecondFactor::Push;
+    change.conv.answers = {"pw"};
+    change.backend.check_verdicts = {Verdict::AcceptedPasswordChange};
+    change.backend.push_verdicts = {Verdict::Accepted};
+    o = change.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::Success));
+    assert_true(contains(change.conv.infos.back(), "change your password"));
+
+    Rig abandoned;
+    abandoned.config.second_factor = SecondFactor::Push;
+    abandoned.backend.push_verdicts = {Verdict::PushAbandoned};
+    assert_int_equal(static_cast<int>(abandoned.run().status), static_cast<int>(Status::AuthErr));
+}
+
+// A password from an earlier module (PAM_AUTHTOK) is held to the same limits
+// as a typed one, and use_first_pass without one sends nothing.
+void authtok_limits(void** /*state*/) {
+    const std::string long_password(513, 'p');
+    Rig r;
+    r.config.password = true;
+    r.config.authtok_source = AuthtokSource::TryFirstPass;
+    r.login.authtok = long_password.c_str();
+    r.conv.answers = {"123456"};
+    Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_true(contains(o.reason, "PAM_AUTHTOK longer than 512 bytes"));
+    assert_true(r.backend.checks.empty());
+
+    Rig appended;
+    appended.config.password = true;
+    appended.config.otp_append = true;
+    appended.config.authtok_source = AuthtokSource::UseFirstPass;
+    o = appended.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_true(contains(o.reason, "use_first_pass is set but no earlier module left a password"));
+    assert_true(appended.conv.prompts.empty());
+
+    Rig gone;  // otp_append, and the user goes away at the prompt
+    gone.config.password = true;
+    gone.config.otp_append = true;
+    o = gone.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::ConvErr));
+    assert_true(gone.backend.checks.empty());
+}
+
 void otp_append_one_prompt(void** /*state*/) {
     Rig r;
     r.config.password = true;
@@ -810,6 +883,9 @@ int main() {
         cmocka_unit_test(autopush_survives_a_wrong_code),
         cmocka_unit_test(autopush_checks_the_password_first),
         cmocka_unit_test(autopush_conversation_failure_still_joins),
+        cmocka_unit_test(password_only_wrong),
+        cmocka_unit_test(password_before_push_not_understood_or_to_change),
+        cmocka_unit_test(authtok_limits),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

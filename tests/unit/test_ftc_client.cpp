@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -315,6 +316,70 @@ void cancelled_push_stops_polling(void** /*state*/) {
     assert_true(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
 }
 
+Verdict push_verdict(std::deque<HttpResponse> responses) {
+    Rig r;
+    r.transport.responses = std::move(responses);
+    return r.push().verdict;
+}
+
+#define assert_verdict(got, want) assert_int_equal(static_cast<int>(got), static_cast<int>(Verdict::want))
+
+// Requests that cannot be built, logins and pushes that fail on the way,
+// polls that fail: each ends in its own verdict, and none of them lets a
+// login through.
+void failures_on_the_way_keep_the_door_shut(void** /*state*/) {
+    Rig r;
+    Secret password("pw");
+    Secret code("123456");
+    FtcClient client(r.settings, r.transport, r.logger);
+    assert_verdict(client.check(CodeCheck{&r.user, &password, &code, false}).verdict, BadRequest);
+    r.user = "al\xffice";
+    assert_verdict(r.code("123456").verdict, BadRequest);
+    PushFields odd_push;
+    odd_push.username = r.user;
+    assert_verdict(FtcClient(r.settings, r.transport, r.logger).push(odd_push, nullptr).verdict, BadRequest);
+    assert_true(r.transport.urls.empty());  // nothing was sent
+    Rig odd_id;
+    odd_id.settings.client_id = "client-\xff";
+    assert_verdict(odd_id.code("123456").verdict, BadRequest);
+    assert_true(odd_id.transport.urls.empty());  // nothing was sent
+
+    // The login itself: no server reached, or a server error.
+    Rig down;
+    down.transport.responses = {net_error(NetError::Connect)};
+    assert_verdict(down.code("123456").verdict, Outage);
+    Rig broken;
+    broken.transport.responses = {http_status(500, "oops")};
+    assert_verdict(broken.code("123456").verdict, Outage);
+
+    // A rejected code inside an answer that is no plain yes.
+    Rig rejected;
+    rejected.transport.responses = {login_ok(), http_status(200, "{\"status\":\"rejected\",\"error\":\"bad token\"}")};
+    assert_verdict(rejected.code("123456").verdict, WrongCredentials);
+
+    // A code check that got a server error from the first of two servers
+    // may have been seen there: not an outage, and the second is not asked.
+    Rig two;
+    two.settings.servers = {"https://ftc1.test", "https://ftc2.test"};
+    two.transport.responses = {login_ok(), http_status(500, "busy")};
+    const BackendResult res = two.code("123456");
+    assert_verdict(res.verdict, NotUnderstood);
+    assert_non_null(std::strstr(res.detail.c_str(), "the other servers were not tried"));
+    assert_int_equal(two.transport.urls.size(), 2);
+
+    // Pushes: not sent (no server), a disabled user, and polls that fail.
+    assert_verdict(push_verdict({login_ok(), net_error(NetError::Connect)}), Outage);
+    assert_verdict(push_verdict({login_ok(), http_status(403)}), AccountDisabled);
+    const HttpResponse sent = http_status(200, "{\"authid\": \"a1\"}");
+    assert_verdict(push_verdict({login_ok(), sent, net_error(NetError::Cancelled)}), PushAbandoned);
+    assert_verdict(push_verdict({login_ok(), sent, net_error(NetError::TlsVerify)}), TlsFailure);
+    // A poll refused twice (the token renewed in between): the API client, not the user.
+    assert_verdict(push_verdict({login_ok(), sent, http_status(401), login_ok("tok-2"), http_status(401)}),
+                   ApiCredentialsRejected);
+    // The renewal after a refused poll reaches no server: the push is lost, never an outage.
+    assert_verdict(push_verdict({login_ok(), sent, http_status(401), net_error(NetError::Connect)}), PushLost);
+}
+
 // Answers by URL, from any thread, each request taking `delay_ms`; records
 // when each request started and through which series it came.
 struct TimedFtc final : Transport {
@@ -472,6 +537,7 @@ int main() {
         cmocka_unit_test(push_times_out),
         cmocka_unit_test(unsafe_authid_is_refused),
         cmocka_unit_test(cancelled_push_stops_polling),
+        cmocka_unit_test(failures_on_the_way_keep_the_door_shut),
         cmocka_unit_test(push_and_code_at_once_share_one_login),
         cmocka_unit_test(push_requests_share_one_series),
         cmocka_unit_test(polls_keep_their_schedule),

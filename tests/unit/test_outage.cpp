@@ -28,11 +28,27 @@ HttpResponse status(long s) {
     return r;
 }
 
+const char* kind_name(FailureKind kind) {
+    switch (kind) {
+    case FailureKind::Outage:
+        return "outage";
+    case FailureKind::NotUnderstood:
+        return "not understood";
+    case FailureKind::LocalFailure:
+        return "local failure";
+    case FailureKind::TlsFailure:
+        return "TLS failure";
+    case FailureKind::Cancelled:
+        return "cancelled";
+    }
+    return "?";
+}
+
 void expect(const HttpResponse& r, const RequestKind& kind, bool setuid, FailureKind want) {
     const FailureKind got = classify_failure(r, kind, setuid);
     if (got != want) {
         fail_msg("error %s status %ld push %d setuid %d: got %s, want %s", net_error_name(r.error), r.status,
-                 kind.carries_push, setuid, failure_kind_name(got), failure_kind_name(want));
+                 kind.carries_push, setuid, kind_name(got), kind_name(want));
     }
 }
 

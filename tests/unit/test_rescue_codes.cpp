@@ -227,6 +227,89 @@ void unsafe_store_is_not_used(void** /*state*/) {
     assert_int_equal(::lstat((t.path + "/nothing").c_str(), &st), -1);
 }
 
+std::string record_of(const std::string& dir) {
+    std::string name;
+    DIR* d = ::opendir(dir.c_str());
+    while (const dirent* e = ::readdir(d)) {
+        if (std::strncmp(e->d_name, "rescue-", 7) == 0) {
+            name = e->d_name;
+        }
+    }
+    ::closedir(d);
+    assert_false(name.empty());
+    return dir + "/" + name;
+}
+
+void write_text(const std::string& path, const std::string& text, mode_t mode = 0600) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    assert_non_null(f);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    assert_int_equal(::chmod(path.c_str(), mode), 0);
+}
+
+// What facctl is refused, and records a login must not believe: another
+// user's header, a line that is no hash, a file in the way, an unsafe or
+// missing directory. Nothing here may count as a code.
+void altered_or_unsafe_store_is_refused(void** /*state*/) {
+    TempDir t;
+    RescueStore store(t.store(), ::geteuid());
+    const auto codes = fresh_codes(2);
+    assert_string_equal(store.replace("", codes).value_or("").c_str(), "invalid user name");
+    assert_string_equal(store.replace("al\nice", codes).value_or("").c_str(), "invalid user name");
+
+    // A missing directory: nothing to list or revoke, and no error.
+    std::size_t removed = 7;
+    assert_false(store.revoke("alice", removed).has_value());
+    assert_int_equal(removed, 0);
+
+    assert_false(store.replace("alice", codes).has_value());
+    const std::string record = record_of(t.store());
+    const std::string good = read_all(record);
+    const std::string hash =
+        good.substr(good.find('\n') + 1, good.find('\n', good.find('\n') + 1) - good.find('\n') - 1);
+
+    // Another user's header in alice's record (a renamed file): not hers.
+    write_text(record, "user bob\n" + hash + "\n");
+    assert_int_equal(store.count("alice"), 0);
+    RescueUse use = store.consume("alice", codes[0].view());
+    assert_int_equal(static_cast<int>(use.result), static_cast<int>(RescueUse::Result::Wrong));
+    std::vector<std::pair<std::string, std::size_t>> users;
+    assert_false(store.list(users).has_value());
+    assert_true(users.empty());  // "bob" does not own that file name either
+
+    // A line that is no yescrypt hash: the whole record is refused.
+    write_text(record, "user alice\n" + hash + "\nnot-a-hash\n");
+    assert_int_equal(store.count("alice"), 0);
+    assert_false(store.list(users).has_value());
+    assert_true(users.empty());
+
+    // No "user " header at all, or a record others can read: skipped.
+    write_text(record, hash + "\n");
+    assert_false(store.list(users).has_value());
+    assert_true(users.empty());
+    write_text(record, good, 0644);
+    assert_false(store.list(users).has_value());
+    assert_true(users.empty());
+    write_text(record, good);
+    assert_false(store.list(users).has_value());
+    assert_int_equal(users.size(), 1);
+
+    // A directory group or others can write: every use is refused.
+    assert_int_equal(::chmod(t.store().c_str(), 0770), 0);
+    assert_non_null(std::strstr(store.list(users).value_or("").c_str(), "must be a directory owned by uid"));
+    assert_non_null(std::strstr(store.revoke("alice", removed).value_or("").c_str(), "must be a directory"));
+    assert_non_null(std::strstr(store.replace("alice", codes).value_or("").c_str(), "rescue_dir: "));
+    assert_int_equal(::chmod(t.store().c_str(), 0700), 0);
+    assert_int_equal(store.count("alice"), 2);
+
+    // A file where a directory of rescue_dir's path should be.
+    TempDir other;
+    write_text(other.path + "/var", "");
+    RescueStore blocked(other.store(), ::geteuid());
+    assert_non_null(std::strstr(blocked.replace("alice", codes).value_or("").c_str(), "cannot create"));
+}
+
 // Two processes wait at a pipe, then consume the same code at once.
 void two_processes_race_for_one_code(void** /*state*/) {
     for (int round = 0; round < 5; ++round) {
@@ -398,6 +481,32 @@ void outage_rescue_prompt_tries_and_give_up(void** /*state*/) {
     assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthinfoUnavail));
 }
 
+// The rescue prompt when the store cannot be trusted at that moment, or the
+// conversation ends: no code is believed.
+void rescue_prompt_without_a_usable_store_or_user(void** /*state*/) {
+    Rig r;
+    r.config.tries = 1;
+    r.conv.answers = {"123456", r.code(0)};
+    r.backend.check_verdicts = {Verdict::Outage};
+    r.conv.before_each_answer = [&r] {
+        if (r.conv.prompts.size() == 2) {  // at the rescue prompt, the directory turns unsafe
+            assert_int_equal(::chmod(r.dir.store().c_str(), 0777), 0);
+        }
+    };
+    Outcome o = r.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::AuthErr));
+    assert_non_null(std::strstr(o.reason.c_str(), "rescue code not checked: rescue_dir"));
+    assert_int_equal(::chmod(r.dir.store().c_str(), 0700), 0);
+    assert_int_equal(r.store.count("alice"), 3);
+
+    Rig gone;  // the user went away at the rescue prompt
+    gone.conv.answers = {"123456"};
+    gone.backend.check_verdicts = {Verdict::Outage};
+    o = gone.run();
+    assert_int_equal(static_cast<int>(o.status), static_cast<int>(Status::ConvErr));
+    assert_non_null(std::strstr(o.reason.c_str(), "conversation failed while asking for a rescue code"));
+}
+
 void no_rescue_prompt_without_codes_or_when_off(void** /*state*/) {
     Rig none;
     std::size_t removed = 0;
@@ -471,6 +580,7 @@ int main() {
         cmocka_unit_test(files_are_root_only_and_replaced),
         cmocka_unit_test(list_and_revoke),
         cmocka_unit_test(unsafe_store_is_not_used),
+        cmocka_unit_test(altered_or_unsafe_store_is_refused),
         cmocka_unit_test(two_processes_race_for_one_code),
         cmocka_unit_test(yes_accepts_a_code_at_the_prompt_without_fac),
         cmocka_unit_test(yes_wrong_code_is_a_failed_try),
@@ -478,6 +588,7 @@ int main() {
         cmocka_unit_test(offline_accepts_a_code_after_an_outage),
         cmocka_unit_test(offline_after_a_failed_push),
         cmocka_unit_test(outage_rescue_prompt_tries_and_give_up),
+        cmocka_unit_test(rescue_prompt_without_a_usable_store_or_user),
         cmocka_unit_test(no_rescue_prompt_without_codes_or_when_off),
         cmocka_unit_test(safe_failmode_comes_before_rescue),
         cmocka_unit_test(only_an_outage_opens_the_rescue_prompt),

@@ -121,6 +121,15 @@ void file_maps_listed_names_and_passes_the_rest(void** /*state*/) {
     assert_string_equal(map_username("Alice", c.username_map).c_str(), "Alice");  // exact names only
 }
 
+// A NUL byte would cut a name short wherever C strings take over.
+void file_with_nul_bytes_is_refused(void** /*state*/) {
+    const std::string path = map_file(std::string_view("alice a.smith\n\0bob bob.jones\n", 28));
+    const Loaded r = load("username_map = file:" + path + "\n");
+    assert_true(r.error.has_value());
+    assert_non_null(std::strstr(r.error->message.c_str(), "contains NUL bytes"));
+    assert_non_null(std::strstr(r.error->message.c_str(), path.c_str()));
+}
+
 void steps_apply_in_the_order_given(void** /*state*/) {
     const std::string path = map_file("alice corp.alice\nAlice upper.alice\n");
     // lowercase first: "Alice@Corp" -> "alice@corp" -> "alice" -> "corp.alice"
@@ -288,6 +297,7 @@ void invalid_ruser_contacts_nobody(void** /*state*/) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(file_maps_listed_names_and_passes_the_rest),
+        cmocka_unit_test(file_with_nul_bytes_is_refused),
         cmocka_unit_test(steps_apply_in_the_order_given),
         cmocka_unit_test(file_is_read_at_every_load),
         cmocka_unit_test(file_permissions),
