@@ -15,6 +15,7 @@
 #include "core/cancel.h"
 #include "fakes.h"
 #include "ftc/ftc_client.h"
+#include "ftc/ftc_token_cache.h"
 #include "state/state_dir.h"
 // cmocka last: its macros clash with standard headers.
 #include "cmocka_cpp.h"
@@ -493,6 +494,44 @@ void polls_keep_their_schedule(void** /*state*/) {
     assert_true(last.count() < 800);  // 560 on schedule; 980 when each interval starts after the answer
 }
 
+// The bearer token's cache: what it cannot trust it does not use, what it
+// cannot write it says, and the token is still used for this login.
+void token_cache_refuses_what_it_cannot_trust(void** /*state*/) {
+    char tmpl[] = "/tmp/pamfac-cache-XXXXXX";
+    const std::string base = mkdtemp(tmpl);
+    const std::string dir = base + "/state";
+    ListLogger log;
+    FtcTokenCache cache(dir, "https://ftc.test", "client-1", geteuid(), log);
+    const std::string record = dir + "/" + state_record_name("ftc-token-", std::string("https://ftc.test\nclient-1"));
+
+    cache.store(Secret("tok-1"), 10000);
+    assert_true(cache.load(1000).has_value());
+    for (const char* contents :
+         {"not json", "{\"access_token\":\"tok-1\"}", "{\"access_token\":1,\"expires_at\":10000}"}) {
+        FILE* f = std::fopen(record.c_str(), "w");
+        std::fputs(contents, f);
+        std::fclose(f);
+        assert_false(cache.load(1000).has_value());
+    }
+
+    cache.store(Secret("tok-\xff"), 10000);  // not UTF-8: used by the caller, never cached
+    assert_false(cache.load(1000).has_value());
+
+    cache.forget();
+    assert_int_equal(mkdir(record.c_str(), 0700), 0);  // a directory where the record goes
+    assert_int_equal(mkdir((record + "/x").c_str(), 0700), 0);
+    cache.store(Secret("tok-2"), 10000);
+    assert_false(log.lines.empty());
+    assert_non_null(strstr(log.lines.back().second.c_str(), "the FortiToken Cloud token is not cached"));
+
+    assert_int_equal(chmod(dir.c_str(), 0777), 0);
+    log.lines.clear();
+    cache.store(Secret("tok-3"), 10000);
+    assert_false(log.lines.empty());
+    assert_false(cache.load(1000).has_value());
+    remove_tree(base);
+}
+
 void state_dir_rules(void** /*state*/) {
     char tmpl[] = "/tmp/pamfac-state-XXXXXX";
     const std::string base = mkdtemp(tmpl);
@@ -542,6 +581,7 @@ int main() {
         cmocka_unit_test(push_requests_share_one_series),
         cmocka_unit_test(polls_keep_their_schedule),
         cmocka_unit_test(state_dir_rules),
+        cmocka_unit_test(token_cache_refuses_what_it_cannot_trust),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -1,5 +1,6 @@
 // Who needs FAC: trusted_networks, groups, username_map and grace_period,
 // and the order the Authenticator applies them in around the flow.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -224,6 +225,50 @@ void grace_records(void** /*state*/) {
     assert_int_equal(grace.seconds_left(key("bob", "192.0.2.9", "sshd"), 2000, 60), 60);
 }
 
+bool logged(const ListLogger& log, const char* needle) {
+    return std::any_of(log.lines.begin(), log.lines.end(),
+                       [needle](const auto& line) { return line.second.find(needle) != std::string::npos; });
+}
+
+// A record that cannot be written or trusted never starts a grace period,
+// and says why.
+void grace_records_refuse_what_they_cannot_trust(void** /*state*/) {
+    TempDir dir;
+    ListLogger log;
+    const std::string state = dir.path + "/state";
+    GraceRecords grace(state, geteuid(), log);
+    const GraceKey alice = key("alice", "192.0.2.1", "sshd");
+
+    grace.remember(GraceKey{"al\xffice", "192.0.2.1", "sshd", "", ""}, 1060, 1000);
+    assert_true(logged(log, "not UTF-8"));
+
+    // Records that are not JSON objects, or another key's, or without a
+    // time: no grace, and removed by the next write.
+    grace.remember(alice, 1060, 1000);
+    std::string record;
+    for (const char* contents : {"[]", "not json", "{\"user\":\"bob\",\"expires\":9999}"}) {
+        const int rc =
+            std::system(("for f in '" + state + "'/grace-*; do printf '%s' '" + contents + "' > \"$f\"; done").c_str());
+        assert_int_equal(rc, 0);
+        assert_int_equal(grace.seconds_left(alice, 1000, 3600), 0);
+    }
+
+    // Where the record should go, a directory stands: not recorded, logged.
+    const int rc = std::system(("for f in '" + state + "'/grace-*; do rm -f \"$f\"; mkdir -p \"$f/x\"; done").c_str());
+    assert_int_equal(rc, 0);
+    log.lines.clear();
+    grace.remember(alice, 1060, 1000);
+    assert_true(logged(log, "grace_period not recorded"));
+    assert_int_equal(grace.seconds_left(alice, 1000, 3600), 0);
+
+    // An unsafe state_dir: nothing read, nothing written.
+    assert_int_equal(::chmod(state.c_str(), 0777), 0);
+    log.lines.clear();
+    grace.remember(alice, 1060, 1000);
+    assert_true(logged(log, "grace_period cannot be recorded"));
+    assert_int_equal(::chmod(state.c_str(), 0700), 0);
+}
+
 void grace_key_without_rhost_holds_ruser_and_tty(void** /*state*/) {
     LoginContext su;
     su.user = "root";
@@ -381,6 +426,7 @@ int main() {
         cmocka_unit_test(configured_groups_resolved_once),
         cmocka_unit_test(trusted_networks_skip),
         cmocka_unit_test(grace_records),
+        cmocka_unit_test(grace_records_refuse_what_they_cannot_trust),
         cmocka_unit_test(grace_key_without_rhost_holds_ruser_and_tty),
         cmocka_unit_test(grace_without_rhost_is_tied_to_ruser_and_tty),
         cmocka_unit_test(grace_period_without_rhost_needs_the_same_ruser_and_tty),
