@@ -640,6 +640,23 @@ class FacctlTest(unittest.TestCase):
                 self.assertEqual(self.table_serials(r.stdout), expected)
         self.assertIn("0 tokens (1 page from", self.tokens("--serial", "mixedcase0001").stdout)
 
+    def test_output_that_cannot_be_written(self):
+        """A full disk or a closed pipe behind stdout: a failure with one line
+        saying so (or, for a closed pipe, silence), never a listing taken as whole."""
+        for args in (["--version"], ["tokens", "--conf", self.conf()], ["check", "--conf", self.conf()]):
+            with open("/dev/full", "w") as full:
+                r = subprocess.run([FACCTL, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+                                   env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn("facctl: cannot write the output: No space left on device", r.stderr, args)
+        reader, writer = os.pipe()
+        os.close(reader)
+        r = subprocess.run([FACCTL, "tokens", "--conf", self.conf()], stdout=writer, stderr=subprocess.PIPE,
+                           text=True, timeout=60, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
+        os.close(writer)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "")
+
     def test_tokens_bad_values(self):
         conf = self.conf()
         self.assert_one_line_error(self.facctl("tokens", "--type", "ftx", "--conf", conf), 2,
