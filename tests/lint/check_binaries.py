@@ -13,10 +13,10 @@ asks of them, read from the ELF files with readelf (binutils):
 - the module registers nothing to run at exit (no __cxa_atexit: no static
   object with a destructor), since a host thread may still be in
   pam_authenticate when another thread calls exit();
-- the module is NODELETE: libpam dlclose()s it at every pam_end(), and
-  unloading it with libcurl's tree cost a long-lived host (a daemon that
-  authenticates many users) the whole load again at its next login
-  (figure 7 of docs/performance.md);
+- the module is NODELETE: libpam dlclose()s it at every pam_end(), but
+  libcurl, once the module initialised it with its own allocator
+  (common/http/curl_library.cpp), calls into the module for the life of
+  the process;
 - the module does not link libcurl (no NEEDED entry for it): it loads
   libcurl.so.4 at the first login that sends a request
   (common/http/curl_library.cpp), so that the others never pay for it.
