@@ -246,6 +246,19 @@ class FacctlTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"tcp +FAIL")
         self.assertIn("0 of 1 server usable", r.stdout)
 
+    def test_check_name_that_does_not_resolve(self):
+        """In a network namespace of its own (no interface up, so the
+        resolver's servers are unreachable and no query leaves the machine),
+        a server name cannot be resolved: the dns step says so by name."""
+        conf = self.conf(server="https://pamfac-check.invalid")
+        unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--net"]
+        r = subprocess.run([*unshare, FACCTL, "check", "--conf", conf], capture_output=True, text=True, timeout=60,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
+        self.assert_one_line_error(r, 1, "no server is usable", "pamfac-check.invalid")
+        self.assertRegex(r.stdout, r"dns +FAIL +(cannot resolve pamfac-check\.invalid: |no answer for "
+                                   r"pamfac-check\.invalid within connect_timeout)")
+        self.assertNotRegex(r.stdout, r"tcp +(ok|FAIL)")  # nothing to connect to
+
     def test_check_failover_order(self):
         port = closed_port()
         r = self.facctl("check", "--conf", self.conf(server=f"https://127.0.0.1:{port}, {self.sim.url}"))
