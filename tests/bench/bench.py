@@ -678,15 +678,21 @@ class Bench:
                 groups[g] = groups.get(g, 0) + kib
         return groups
 
-    def private_dirty(self, name):
-        """Private_Dirty KiB (smaps_rollup) of one login right after
-        pam_authenticate, and the smaps copy it came with."""
+    def smaps_after_auth(self, name, figure):
+        """Runs one login of `name` with bench_login -m: the path of its
+        /proc/self/smaps copy (and PATH.rollup) right after pam_authenticate."""
         path = os.path.join(self.dir, f"smaps.{name}")
         argv = self.argv(name)
         argv[1:1] = ["-m", path]
         res = run_timed(argv, self.env)
         if not res.ok:
-            raise SystemExit(f"bench: figure 5 {name} failed (exit {res.status})")
+            raise SystemExit(f"bench: {figure} {name} failed (exit {res.status})")
+        return path
+
+    def private_dirty(self, name):
+        """Private_Dirty KiB (smaps_rollup) of one login right after
+        pam_authenticate, and the smaps copy it came with."""
+        path = self.smaps_after_auth(name, "figure 5")
         with open(path + ".rollup") as f:
             kib = next(int(line.split()[1]) for line in f if line.startswith("Private_Dirty:"))
         return kib, path
@@ -834,11 +840,7 @@ class Bench:
 
     def maps_libcurl(self, name):
         """Whether libcurl was mapped in the login process after pam_authenticate."""
-        path = os.path.join(self.dir, f"smaps8.{name}")
-        argv = self.argv(name)
-        argv[1:1] = ["-m", path]
-        run_timed(argv, self.env)
-        with open(path) as f:
+        with open(self.smaps_after_auth(name, "figure 8")) as f:
             return "libcurl.so" in f.read()
 
     # ---- context

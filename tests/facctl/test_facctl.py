@@ -30,6 +30,8 @@ import fac_sim  # noqa: E402  (for its definition of the generated tokens)
 import sim_process  # noqa: E402
 
 FACCTL = None
+# facctl runs with this environment only: nothing of the test runner's leaks in.
+FACCTL_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 VERSION = None
 API_KEY = "s3cr3t-api-key"
 ALICE_SECRET = "JBSWY3DPEHPK3PXP"
@@ -165,7 +167,7 @@ class FacctlTest(unittest.TestCase):
 
     def facctl(self, *args, stdin="", secrets=()):
         result = subprocess.run([FACCTL, *args], input=stdin, capture_output=True, text=True, timeout=60,
-                                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
+                                env=FACCTL_ENV)
         for secret in (API_KEY, "noperm-key", "alice-pw", *secrets):
             self.assertNotIn(secret, result.stdout, "a secret was printed")
             self.assertNotIn(secret, result.stderr, "a secret was printed")
@@ -253,7 +255,7 @@ class FacctlTest(unittest.TestCase):
         conf = self.conf(server="https://pamfac-check.invalid")
         unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--net"]
         r = subprocess.run([*unshare, FACCTL, "check", "--conf", conf], capture_output=True, text=True, timeout=60,
-                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
+                           env=FACCTL_ENV)
         self.assert_one_line_error(r, 1, "no server is usable", "pamfac-check.invalid")
         self.assertRegex(r.stdout, r"dns +FAIL +(cannot resolve pamfac-check\.invalid: |no answer for "
                                    r"pamfac-check\.invalid within connect_timeout)")
@@ -659,13 +661,13 @@ class FacctlTest(unittest.TestCase):
         for args in (["--version"], ["tokens", "--conf", self.conf()], ["check", "--conf", self.conf()]):
             with open("/dev/full", "w") as full:
                 r = subprocess.run([FACCTL, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
-                                   env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
+                                   env=FACCTL_ENV)
             self.assertNotEqual(r.returncode, 0, args)
             self.assertIn("facctl: cannot write the output: No space left on device", r.stderr, args)
         reader, writer = os.pipe()
         os.close(reader)
         r = subprocess.run([FACCTL, "tokens", "--conf", self.conf()], stdout=writer, stderr=subprocess.PIPE,
-                           text=True, timeout=60, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
+                           text=True, timeout=60, env=FACCTL_ENV)
         os.close(writer)
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr, "")

@@ -242,10 +242,8 @@ void grace_records_refuse_what_they_cannot_trust(void** /*state*/) {
     grace.remember(GraceKey{"al\xffice", "192.0.2.1", "sshd", "", ""}, 1060, 1000);
     assert_true(logged(log, "not UTF-8"));
 
-    // Records that are not JSON objects, or another key's, or without a
-    // time: no grace, and removed by the next write.
+    // Records that are not JSON objects, or another key's: no grace.
     grace.remember(alice, 1060, 1000);
-    std::string record;
     for (const char* contents : {"[]", "not json", "{\"user\":\"bob\",\"expires\":9999}"}) {
         const int rc =
             std::system(("for f in '" + state + "'/grace-*; do printf '%s' '" + contents + "' > \"$f\"; done").c_str());

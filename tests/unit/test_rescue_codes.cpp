@@ -200,6 +200,20 @@ void list_and_revoke(void** /*state*/) {
     assert_int_equal(store.count("bob"), 1);
 }
 
+// The one user's record in the store `dir`.
+std::string record_of(const std::string& dir) {
+    std::string name;
+    DIR* d = ::opendir(dir.c_str());
+    while (const dirent* e = ::readdir(d)) {
+        if (std::strncmp(e->d_name, "rescue-", 7) == 0) {
+            name = e->d_name;
+        }
+    }
+    ::closedir(d);
+    assert_false(name.empty());
+    return dir + "/" + name;
+}
+
 void unsafe_store_is_not_used(void** /*state*/) {
     TempDir t;
     RescueStore store(t.store(), ::geteuid());
@@ -212,32 +226,13 @@ void unsafe_store_is_not_used(void** /*state*/) {
     assert_non_null(std::strstr(use.problem.c_str(), "rescue_dir"));
     assert_int_equal(::chmod(t.store().c_str(), 0700), 0);
     // A file someone else could read is not trusted either.
-    DIR* d = ::opendir(t.store().c_str());
-    while (const dirent* e = ::readdir(d)) {
-        if (std::strncmp(e->d_name, "rescue-", 7) == 0) {
-            assert_int_equal(::chmod((t.store() + "/" + e->d_name).c_str(), 0644), 0);
-        }
-    }
-    ::closedir(d);
+    assert_int_equal(::chmod(record_of(t.store()).c_str(), 0644), 0);
     assert_int_equal(store.count("alice"), 0);
     // A login never creates the directory.
     RescueStore missing(t.path + "/nothing", ::geteuid());
     assert_int_equal(missing.count("alice"), 0);
     struct stat st {};
     assert_int_equal(::lstat((t.path + "/nothing").c_str(), &st), -1);
-}
-
-std::string record_of(const std::string& dir) {
-    std::string name;
-    DIR* d = ::opendir(dir.c_str());
-    while (const dirent* e = ::readdir(d)) {
-        if (std::strncmp(e->d_name, "rescue-", 7) == 0) {
-            name = e->d_name;
-        }
-    }
-    ::closedir(d);
-    assert_false(name.empty());
-    return dir + "/" + name;
 }
 
 void write_text(const std::string& path, const std::string& text, mode_t mode = 0600) {
